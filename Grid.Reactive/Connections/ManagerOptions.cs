@@ -1,0 +1,115 @@
+using System.Reactive.Concurrency;
+using Microsoft.Extensions.Logging;
+
+namespace Grid.Reactive;
+
+/// <summary>Everything a <see cref="Manager"/> is built with. Checked when the manager is created.</summary>
+public sealed class ManagerOptions
+{
+    /// <summary>This node's address, as the other nodes list it (for WebSockets, <c>host:port</c>).</summary>
+    public required string Address { get; init; }
+
+    /// <summary>
+    /// The addresses of the other nodes. May include <see cref="Address"/>, which is skipped, so every node of a grid
+    /// can be given the same list.
+    /// </summary>
+    public required IReadOnlyCollection<string> Remotes { get; init; }
+
+    /// <summary>How links are made: <see cref="WebSocketTransport"/> or <see cref="InMemoryNetwork"/>.</summary>
+    public required GridTransport Transport { get; init; }
+
+    /// <summary>Proves this node to its peers and checks theirs, for example a <see cref="SharedSecretAuthenticator"/>.</summary>
+    public required IGridAuthenticator Authenticator { get; init; }
+
+    /// <summary>
+    /// Runs every timer of the grid (deadlines, pings, reconnect backoff, handshake timeouts) and, when it is not the
+    /// default scheduler, every dispatch of handlers and results. Pass a <c>TestScheduler</c> to run a grid in virtual time.
+    /// Default <see cref="DefaultScheduler.Instance"/>.
+    /// </summary>
+    public IScheduler Scheduler { get; init; } = DefaultScheduler.Instance;
+
+    /// <summary>Deadline of a single request when the call gives none. Default one minute.</summary>
+    public TimeSpan DefaultRequestTimeout { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often each side pings a connection. Default 10 seconds.</summary>
+    public TimeSpan PingInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A connection with no pong for this long is declared dead and closed. Default 20 seconds.</summary>
+    public TimeSpan PingTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Longest a dial plus handshake may take before the attempt counts as failed. Default 10 seconds.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A peer whose handshake clock differs from ours by more than this is refused. Default 5 minutes.</summary>
+    public TimeSpan MaxClockSkew { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Backoff between redials. Default: 50 ms doubling to 5 s, with 20 % jitter.</summary>
+    public ReconnectPolicy Reconnect { get; init; } = new();
+
+    /// <summary>Largest transport message (and so largest frame) accepted, in bytes. Default 16 MiB.</summary>
+    public int MaxMessageSize { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Queued frames are merged into one transport message while it stays under this size, in bytes; a larger frame
+    /// goes alone. Default 64 KiB.
+    /// </summary>
+    public int MaxMergedMessageSize { get; init; } = 64 * 1024;
+
+    /// <summary>Most frames merged into one transport message. Default 256.</summary>
+    public int MaxMergedFrames { get; init; } = 256;
+
+    /// <summary>Append an xxHash3 checksum to every frame this node sends. Checksums received are always checked. Default false.</summary>
+    public bool Checksums { get; init; }
+
+    /// <summary>Where the grid logs connection changes and refusals. Default: nowhere.</summary>
+    public ILogger? Logger { get; init; }
+}
+
+/// <summary>
+/// Exponential backoff with jitter between redials: the n-th consecutive failure waits
+/// <c>min(MaxDelay, InitialDelay * Multiplier^n)</c>, then scaled by a random factor in <c>[1 - Jitter, 1 + Jitter]</c>.
+/// A successful connection starts the sequence over.
+/// </summary>
+public sealed class ReconnectPolicy
+{
+    /// <summary>Wait after the first failure. Default 50 ms.</summary>
+    public TimeSpan InitialDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Longest wait. Default 5 seconds.</summary>
+    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Growth per consecutive failure. Default 2.</summary>
+    public double Multiplier { get; init; } = 2;
+
+    /// <summary>Relative jitter, 0 to 1. Default 0.2.</summary>
+    public double Jitter { get; init; } = 0.2;
+
+    /// <summary>Seed of the jitter's random sequence, so a simulation replays exactly; null for a random seed.</summary>
+    public int? Seed { get; init; }
+
+    /// <summary>The wait before attempt <paramref name="failures"/> + 1, given a random sample in [0, 1).</summary>
+    /// <param name="failures">Consecutive failures so far, at least 1.</param>
+    /// <param name="sample">A uniform random sample in [0, 1).</param>
+    /// <returns>The delay.</returns>
+    public TimeSpan DelayFor(int failures, double sample)
+    {
+        var exponent = Math.Max(0, failures - 1);
+        var baseTicks = InitialDelay.Ticks * Math.Pow(Multiplier, Math.Min(exponent, 62));
+        var capped = Math.Min(baseTicks, MaxDelay.Ticks);
+        var factor = 1 + (Jitter * ((2 * sample) - 1));
+        return TimeSpan.FromTicks((long)Math.Max(0, capped * factor));
+    }
+
+    internal void Validate()
+    {
+        if (InitialDelay <= TimeSpan.Zero || MaxDelay < InitialDelay)
+        {
+            throw new ArgumentException("ReconnectPolicy needs 0 < InitialDelay <= MaxDelay.");
+        }
+
+        if (Multiplier < 1 || Jitter is < 0 or > 1)
+        {
+            throw new ArgumentException("ReconnectPolicy needs Multiplier >= 1 and 0 <= Jitter <= 1.");
+        }
+    }
+}

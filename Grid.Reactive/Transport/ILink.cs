@@ -1,0 +1,60 @@
+using Grid.Reactive.Protocol;
+
+namespace Grid.Reactive.Transport;
+
+/// <summary>
+/// One ordered, reliable, message-oriented pipe between two nodes: a WebSocket, or an in-memory pair.
+/// A link knows nothing of frames: it moves whole transport messages and reports its end.
+/// </summary>
+/// <remarks>
+/// The protocol core (an <see cref="ILinkHandler"/>) drives a link: it starts it, asks for a flush when it has
+/// frames queued, and closes it. The link calls back from its own contexts: one reader context delivering
+/// messages in order, one writer context at a time pulling messages to send.
+/// </remarks>
+internal interface ILink
+{
+    /// <summary>A short description for logs, such as "ws 127.0.0.1:5001 -> 127.0.0.1:5002".</summary>
+    string Description { get; }
+
+    /// <summary>
+    /// Starts delivering received messages to <paramref name="handler"/>. Called exactly once.
+    /// Messages received before this call are kept and delivered after it, in order.
+    /// </summary>
+    void Start(ILinkHandler handler);
+
+    /// <summary>
+    /// The handler has frames queued. The link arranges for <see cref="ILinkHandler.TryWriteMessage"/> to be called
+    /// from its writer context (never two at once) until it returns false, sending each message written.
+    /// Cheap and non-blocking; never calls the handler inline.
+    /// </summary>
+    void RequestFlush();
+
+    /// <summary>
+    /// Closes the link. Idempotent. After it, no more messages are delivered, and <see cref="ILinkHandler.OnClosed"/>
+    /// is called once (with <paramref name="reason"/>, or with the transport's own error if it failed first).
+    /// </summary>
+    void Close(Exception? reason);
+}
+
+/// <summary>The protocol side of a link: what a link delivers to and pulls from.</summary>
+internal interface ILinkHandler
+{
+    /// <summary>
+    /// One whole transport message arrived. Called from the link's reader context, one at a time, in order.
+    /// <paramref name="message"/> is only valid during the call. Must not block.
+    /// </summary>
+    void OnMessage(ReadOnlyMemory<byte> message);
+
+    /// <summary>
+    /// Writes the next transport message (one frame, or several merged) into the cleared <paramref name="output"/>
+    /// and returns true, or returns false when nothing is queued. Called from the link's writer context.
+    /// </summary>
+    bool TryWriteMessage(PooledBufferWriter output);
+
+    /// <summary>The link ended, from either side. Called once. <paramref name="error"/> is null for an orderly close.</summary>
+    void OnClosed(Exception? error);
+}
+
+/// <summary>Settings a manager hands its transport for every link.</summary>
+/// <param name="MaxMessageSize">Largest transport message accepted, in bytes; a larger one closes the link with a <see cref="ProtocolException"/>.</param>
+internal sealed record LinkSettings(int MaxMessageSize);
