@@ -1,16 +1,270 @@
+using System.Globalization;
+using System.Reactive;
+using System.Reactive.Linq;
+using System.Reactive.Subjects;
+using System.Text;
+using Grid.Reactive.Connections;
+using Grid.Reactive.Muxing;
+using Microsoft.Extensions.Logging;
+
 namespace Grid.Reactive;
 
-/// <summary>STUB</summary>
-public sealed class Connection
+/// <summary>
+/// This node's one connection to one remote node, obtained from <see cref="Manager.Connection(string)"/>. Both
+/// nodes issue and serve calls on it. Subscribing observes its <see cref="ConnectionState"/>: the current state
+/// replays at once, then every change, completing after <see cref="ConnectionState.ShutDown"/>.
+/// </summary>
+/// <remarks>
+/// Which node dials is decided from the two addresses (see <see cref="IsDialer"/>); the dialing side redials after
+/// every loss with exponential backoff and jitter (<see cref="ManagerOptions.Reconnect"/>), the other waits to be
+/// dialed. Nobody calls a reconnect method. State notifications are delivered on the context that caused the change
+/// (often the link's reader): observers should not block.
+/// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The subjects end with the manager: Shutdown completes them.")]
+public sealed class Connection : IObservable<ConnectionState>
 {
-    /// <summary>STUB</summary>
-    public IObservable<Frame> FramesIn => throw new NotImplementedException();
+    private readonly GridContext _grid;
+    private readonly BehaviorSubject<ConnectionState> _states = new(ConnectionState.NotConnected);
+    private readonly Subject<Frame> _framesIn = new();
+    private readonly Subject<Frame> _framesOut = new();
+    private readonly Lock _gate = new();
+    private readonly Random _jitter;
+    private Session? _session;
+    private IDisposable? _dialing;
+    private Exception? _lastError;
+    private bool _shutDown;
+    private int _failures;
 
-    /// <summary>STUB</summary>
-    public IObservable<Frame> FramesOut => throw new NotImplementedException();
-}
+    internal Connection(GridContext grid, string remote)
+    {
+        _grid = grid;
+        RemoteAddress = remote;
+        IsDialer = DialDirection.ShouldDial(grid.Address, remote);
+        var seed = grid.Options.Reconnect.Seed;
+        _jitter = seed is null ? new Random() : new Random(HashCode.Combine(seed.Value, StringComparer.Ordinal.GetHashCode(grid.Address + "\n" + remote)));
+    }
 
-/// <summary>STUB</summary>
-public sealed class Manager
-{
+    /// <summary>This node's address.</summary>
+    public string LocalAddress => _grid.Address;
+
+    /// <summary>The remote node's address.</summary>
+    public string RemoteAddress { get; }
+
+    /// <summary>
+    /// True when this node dials the remote; false when it waits to be dialed. Both nodes compute it the same way
+    /// from the two addresses, so exactly one of them dials.
+    /// </summary>
+    public bool IsDialer { get; }
+
+    /// <summary>The current state.</summary>
+    public ConnectionState State => _states.Value;
+
+    /// <summary>Why the connection was last lost or last failed to connect; null if it never was.</summary>
+    public Exception? LastError => Volatile.Read(ref _lastError);
+
+    /// <summary>
+    /// Every frame received on this connection, for tracing. Delivered on the link's reader context while the frame's
+    /// payload is valid (see <see cref="Frame"/>); costs nothing while nobody subscribes. Observers must not block.
+    /// </summary>
+    public IObservable<Frame> FramesIn => _framesIn.AsObservable();
+
+    /// <summary>
+    /// Every frame written to this connection's link, for tracing. Delivered on the link's writer context; costs
+    /// nothing while nobody subscribes. Observers must not block.
+    /// </summary>
+    public IObservable<Frame> FramesOut => _framesOut.AsObservable();
+
+    internal Session? CurrentSession => Volatile.Read(ref _session);
+
+    /// <summary>
+    /// Makes a single request: a cold observable whose every subscription sends one request and yields exactly one
+    /// response and completes, or one error. Disposing the subscription cancels the call: no notification follows,
+    /// a late answer is discarded, and the remote handler's cancellation token fires.
+    /// </summary>
+    /// <param name="handler">The remote handler to call.</param>
+    /// <param name="payload">The request payload. Not copied: do not change it while the call is in flight.</param>
+    /// <param name="timeout">
+    /// The deadline, sent to the remote (its handler's token fires then) and enforced here on the grid's scheduler.
+    /// Default <see cref="ManagerOptions.DefaultRequestTimeout"/>.
+    /// </param>
+    /// <param name="subroute">The handler's static subroute, or null.</param>
+    /// <returns>The response, delivered off the connection's reader, so a slow observer stalls no other call.</returns>
+    /// <remarks>
+    /// Errors: <see cref="DisconnectedException"/> when not connected at subscription (at once, nothing is queued) or
+    /// when the connection is lost in flight; <see cref="DeadlineExceededException"/> at the deadline;
+    /// <see cref="RemoteException"/> when the handler failed; <see cref="HandlerNotFoundException"/> when the remote
+    /// has no such handler.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The payload is larger than <see cref="ManagerOptions.MaxMessageSize"/> allows, the subroute is empty or too long, or the handler id is the default.</exception>
+    public IObservable<byte[]> Request(HandlerId handler, byte[] payload, TimeSpan? timeout = null, string? subroute = null)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        if (handler.Value == 0)
+        {
+            throw new ArgumentException("The default HandlerId names no handler.", nameof(handler));
+        }
+
+        var limit = _grid.Options.MaxMessageSize - Protocol.ProtocolConstants.MaxSubrouteBytes - 64;
+        if (payload.Length > limit)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"A payload of {payload.Length} bytes is larger than the {limit} bytes MaxMessageSize allows."), nameof(payload));
+        }
+
+        if (subroute is not null && (subroute.Length == 0 || Encoding.UTF8.GetByteCount(subroute) > Protocol.ProtocolConstants.MaxSubrouteBytes))
+        {
+            throw new ArgumentException($"A subroute is 1 to {Protocol.ProtocolConstants.MaxSubrouteBytes} UTF-8 bytes.", nameof(subroute));
+        }
+
+        var deadline = timeout ?? _grid.Options.DefaultRequestTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(deadline, TimeSpan.Zero, nameof(timeout));
+        return new RequestObservable(this, handler, payload, deadline, subroute);
+    }
+
+    /// <summary>Observes the connection's state: the current one at once, then each change.</summary>
+    /// <param name="observer">The observer.</param>
+    /// <returns>Disposing it stops the observation.</returns>
+    public IDisposable Subscribe(IObserver<ConnectionState> observer) => _states.Subscribe(observer);
+
+    /// <summary>Returns a description such as "a:1 -> b:2 (Connected)".</summary>
+    /// <returns>The description.</returns>
+    public override string ToString() => $"{LocalAddress} -> {RemoteAddress} ({State})";
+
+    internal void Start()
+    {
+        if (!IsDialer)
+        {
+            return;
+        }
+
+        var dialing = Observable.Defer(() => ConnectAttempt.Create(this, _grid, _framesIn, _framesOut))
+            .RetryWhen(failures => failures.Select(OnAttemptFailed).Switch())
+            .Subscribe(static _ => { }, static _ => { });
+        lock (_gate)
+        {
+            if (_shutDown)
+            {
+                dialing.Dispose();
+                return;
+            }
+
+            _dialing = dialing;
+        }
+    }
+
+    internal void Attach(Session session)
+    {
+        Session? replaced;
+        lock (_gate)
+        {
+            if (_shutDown)
+            {
+                replaced = session;
+            }
+            else
+            {
+                replaced = _session;
+                session.SetTraces(_framesIn, _framesOut);
+                Volatile.Write(ref _session, session);
+                _failures = 0;
+                SetState(ConnectionState.Connected);
+            }
+        }
+
+        if (replaced is not null && !ReferenceEquals(replaced, session))
+        {
+            replaced.Close(new DisconnectedException($"The link {replaced.Describe} was replaced by a newer one."));
+        }
+        else if (replaced is not null)
+        {
+            replaced.Close(new DisconnectedException($"The connection {LocalAddress} <-> {RemoteAddress} was shut down."));
+        }
+    }
+
+    internal void Detach(Session session, Exception reason)
+    {
+        lock (_gate)
+        {
+            Volatile.Write(ref _lastError, reason);
+            if (!ReferenceEquals(_session, session))
+            {
+                return;
+            }
+
+            Volatile.Write(ref _session, null);
+            if (!_shutDown)
+            {
+                _grid.Logger.LogInformation("Disconnected {Local} <-> {Remote}: {Reason}", LocalAddress, RemoteAddress, reason.Message);
+                SetState(ConnectionState.Disconnected);
+            }
+        }
+    }
+
+    internal void SetState(ConnectionState state)
+    {
+        lock (_gate)
+        {
+            if (!_shutDown && _states.Value != state)
+            {
+                _states.OnNext(state);
+            }
+        }
+    }
+
+    internal void Shutdown()
+    {
+        Session? session;
+        IDisposable? dialing;
+        lock (_gate)
+        {
+            if (_shutDown)
+            {
+                return;
+            }
+
+            _shutDown = true;
+            session = _session;
+            dialing = _dialing;
+            Volatile.Write(ref _session, null);
+        }
+
+        dialing?.Dispose();
+        if (session is not null)
+        {
+            session.Send(new Frame(Op.Disconnect, payload: Encoding.UTF8.GetBytes("shutting down")));
+            session.Close(new DisconnectedException($"The connection {LocalAddress} <-> {RemoteAddress} was shut down."));
+        }
+
+        lock (_gate)
+        {
+            _states.OnNext(ConnectionState.ShutDown);
+            _states.OnCompleted();
+        }
+
+        _framesIn.OnCompleted();
+        _framesOut.OnCompleted();
+    }
+
+    private IObservable<long> OnAttemptFailed(Exception error)
+    {
+        int failures;
+        double sample;
+        lock (_gate)
+        {
+            Volatile.Write(ref _lastError, error);
+            failures = ++_failures;
+            sample = _jitter.NextDouble();
+            if (_shutDown)
+            {
+                return Observable.Never<long>();
+            }
+
+            SetState(ConnectionState.Disconnected);
+        }
+
+        var delay = _grid.Options.Reconnect.DelayFor(failures, sample);
+        _grid.Logger.LogInformation("Connecting {Local} -> {Remote} failed ({Failures} in a row), next dial in {Delay}: {Reason}",
+            LocalAddress, RemoteAddress, failures, delay, error.Message);
+        return Observable.Timer(delay, _grid.Scheduler);
+    }
 }

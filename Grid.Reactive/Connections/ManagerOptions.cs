@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Grid.Reactive;
 
 /// <summary>Everything a <see cref="Manager"/> is built with. Checked when the manager is created.</summary>
-public sealed class ManagerOptions
+public sealed record ManagerOptions
 {
     /// <summary>This node's address, as the other nodes list it (for WebSockets, <c>host:port</c>).</summary>
     public required string Address { get; init; }
@@ -70,7 +70,7 @@ public sealed class ManagerOptions
 /// <c>min(MaxDelay, InitialDelay * Multiplier^n)</c>, then scaled by a random factor in <c>[1 - Jitter, 1 + Jitter]</c>.
 /// A successful connection starts the sequence over.
 /// </summary>
-public sealed class ReconnectPolicy
+public sealed record ReconnectPolicy
 {
     /// <summary>Wait after the first failure. Default 50 ms.</summary>
     public TimeSpan InitialDelay { get; init; } = TimeSpan.FromMilliseconds(50);

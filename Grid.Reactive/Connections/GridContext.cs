@@ -1,0 +1,47 @@
+using System.Collections.Frozen;
+using System.Reactive.Concurrency;
+using System.Security.Cryptography;
+using Grid.Reactive.Handlers;
+using Grid.Reactive.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Grid.Reactive.Connections;
+
+/// <summary>What every session and connection of one manager shares: identity, settings, handlers and where work runs.</summary>
+internal sealed class GridContext
+{
+    public GridContext(ManagerOptions options)
+    {
+        Options = options;
+        Address = options.Address;
+        Remotes = options.Remotes.Where(r => r != options.Address).ToFrozenSet(StringComparer.Ordinal);
+        Scheduler = options.Scheduler;
+        Dispatcher = new Dispatcher(options.Scheduler);
+        Logger = options.Logger ?? NullLogger.Instance;
+        LinkSettings = new LinkSettings(options.MaxMessageSize);
+
+        // A restarted node must look different to its peers; the seed, when given, keeps simulations replayable.
+        InstanceId = options.Reconnect.Seed is { } seed
+            ? (ulong)new Random(HashCode.Combine(seed, StringComparer.Ordinal.GetHashCode(options.Address))).NextInt64()
+            : BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+    }
+
+    public ManagerOptions Options { get; }
+
+    public string Address { get; }
+
+    public FrozenSet<string> Remotes { get; }
+
+    public IScheduler Scheduler { get; }
+
+    public Dispatcher Dispatcher { get; }
+
+    public HandlerRegistry Handlers { get; } = new();
+
+    public ILogger Logger { get; }
+
+    public LinkSettings LinkSettings { get; }
+
+    public ulong InstanceId { get; set; }
+}

@@ -1,0 +1,249 @@
+using System.Collections.Frozen;
+using System.Reactive.Linq;
+using System.Reactive.Threading.Tasks;
+using Grid.Reactive.Connections;
+using Grid.Reactive.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Grid.Reactive;
+
+/// <summary>
+/// One node of a grid: knows its own address and every remote, owns one <see cref="Grid.Reactive.Connection"/> per
+/// remote, and serves the handlers registered on it to all of them.
+/// </summary>
+/// <remarks>
+/// Lifecycle: construct, register handlers (before or after starting: a call is matched to a handler when it
+/// arrives), <see cref="StartAsync"/> to listen and dial, <see cref="DisposeAsync"/> to shut down. Thread-safe.
+/// </remarks>
+public sealed class Manager : IAsyncDisposable
+{
+    private readonly GridContext _grid;
+    private readonly FrozenDictionary<string, Connection> _connections;
+    private readonly AcceptedSessions _accepted;
+    private IAsyncDisposable? _listener;
+    private int _started;
+    private int _disposed;
+
+    /// <summary>Creates a manager. Nothing is listened on or dialed before <see cref="StartAsync"/>.</summary>
+    /// <param name="options">The node's address, remotes, transport, authenticator and settings.</param>
+    /// <exception cref="ArgumentException">An option is missing or out of range; the message says which.</exception>
+    public Manager(ManagerOptions options)
+    {
+        Validate(options);
+        _grid = new GridContext(options);
+        _connections = _grid.Remotes.ToFrozenDictionary(r => r, r => new Connection(_grid, r), StringComparer.Ordinal);
+        _accepted = new AcceptedSessions(this);
+    }
+
+    /// <summary>This node's address.</summary>
+    public string Address => _grid.Address;
+
+    /// <summary>The connections to every remote, one each.</summary>
+    public IReadOnlyCollection<Connection> Connections => _connections.Values;
+
+    /// <summary>Returns the connection to <paramref name="remote"/>.</summary>
+    /// <param name="remote">A remote's address, as listed in <see cref="ManagerOptions.Remotes"/>.</param>
+    /// <returns>The connection; the same object for the manager's whole life.</returns>
+    /// <exception cref="ArgumentException"><paramref name="remote"/> is not a remote of this manager.</exception>
+    public Connection Connection(string remote)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        return _connections.TryGetValue(remote, out var connection)
+            ? connection
+            : throw new ArgumentException($"'{remote}' is not a remote of '{Address}'. Known remotes: {string.Join(", ", _connections.Keys.Order(StringComparer.Ordinal))}.", nameof(remote));
+    }
+
+    /// <summary>Serves single requests for <paramref name="handler"/> (and <paramref name="subroute"/>) from every remote.</summary>
+    /// <param name="handler">The handler id callers use.</param>
+    /// <param name="serve">Runs once per request, off the connection's reader.</param>
+    /// <param name="subroute">An optional static subroute, so one handler id can be served several times.</param>
+    /// <returns>Disposing it unregisters the handler; calls already running finish.</returns>
+    /// <exception cref="InvalidOperationException">A handler is already registered for this id and subroute.</exception>
+    public IDisposable Register(HandlerId handler, RequestHandler serve, string? subroute = null) =>
+        _grid.Handlers.AddSingle(handler, subroute, serve);
+
+    /// <summary>
+    /// Serves single requests with an observable: its first element is the answer. Cancelling the call disposes the
+    /// subscription; a sequence that ends without an element, or errors, is a remote error for the caller.
+    /// </summary>
+    /// <param name="handler">The handler id callers use.</param>
+    /// <param name="serve">Called once per request, off the connection's reader; subscribed once.</param>
+    /// <param name="subroute">An optional static subroute.</param>
+    /// <returns>Disposing it unregisters the handler.</returns>
+    /// <exception cref="InvalidOperationException">A handler is already registered for this id and subroute.</exception>
+    public IDisposable Register(HandlerId handler, Func<byte[], IObservable<byte[]>> serve, string? subroute = null)
+    {
+        ArgumentNullException.ThrowIfNull(serve);
+        return Register(handler, (payload, cancellationToken) => new ValueTask<byte[]>(serve(payload).FirstAsync().ToTask(cancellationToken)), subroute);
+    }
+
+    /// <summary>Starts listening at <see cref="Address"/> and dialing the remotes this node dials.</summary>
+    /// <param name="cancellationToken">Cancels starting the listener.</param>
+    /// <returns>Completes once the node accepts links.</returns>
+    /// <exception cref="InvalidOperationException">The manager was already started or disposed.</exception>
+    public async ValueTask StartAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            throw new InvalidOperationException($"Manager '{Address}' was already started.");
+        }
+
+        _listener = await _grid.Options.Transport.ListenAsync(Address, _grid.LinkSettings, OnAccepted, cancellationToken).ConfigureAwait(false);
+        foreach (var connection in _connections.Values)
+        {
+            connection.Start();
+        }
+    }
+
+    /// <summary>
+    /// Shuts down: stops dialing and listening, closes every connection (they end in <see cref="ConnectionState.ShutDown"/>),
+    /// fails every call in flight with <see cref="DisconnectedException"/> and cancels every handler. Idempotent.
+    /// </summary>
+    /// <returns>Completes when the listener has stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (var connection in _connections.Values)
+        {
+            connection.Shutdown();
+        }
+
+        _accepted.CloseAll();
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Calls in flight on this node, both ways; 0 once every call has ended (for tests and simulation).</summary>
+    internal int PendingCalls()
+    {
+        var pending = 0;
+        foreach (var connection in _connections.Values)
+        {
+            if (connection.CurrentSession is { } session)
+            {
+                pending += session.PendingOutgoing + session.PendingIncoming;
+            }
+        }
+
+        return pending;
+    }
+
+    private void OnAccepted(ILink link)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            link.Close(new DisconnectedException($"'{Address}' is shutting down."));
+            return;
+        }
+
+        _accepted.Accept(link);
+    }
+
+    private static void Validate(ManagerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.Address))
+        {
+            throw new ArgumentException("ManagerOptions.Address is required.", nameof(options));
+        }
+
+        if (options.Remotes is null || options.Transport is null || options.Authenticator is null || options.Scheduler is null || options.Reconnect is null)
+        {
+            throw new ArgumentException("ManagerOptions needs Remotes, Transport, Authenticator, Scheduler and Reconnect.", nameof(options));
+        }
+
+        if (options.Remotes.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new ArgumentException("ManagerOptions.Remotes holds an empty address.", nameof(options));
+        }
+
+        if (options.DefaultRequestTimeout <= TimeSpan.Zero || options.PingInterval <= TimeSpan.Zero
+            || options.HandshakeTimeout <= TimeSpan.Zero || options.MaxClockSkew < TimeSpan.Zero)
+        {
+            throw new ArgumentException("ManagerOptions timeouts and intervals must be positive.", nameof(options));
+        }
+
+        if (options.PingTimeout < options.PingInterval)
+        {
+            throw new ArgumentException("ManagerOptions.PingTimeout must be at least PingInterval.", nameof(options));
+        }
+
+        if (options.MaxMessageSize < 4096 || options.MaxMergedMessageSize < 256 || options.MaxMergedMessageSize > options.MaxMessageSize || options.MaxMergedFrames < 1)
+        {
+            throw new ArgumentException("ManagerOptions needs MaxMessageSize >= 4096 and 256 <= MaxMergedMessageSize <= MaxMessageSize, MaxMergedFrames >= 1.", nameof(options));
+        }
+
+        options.Reconnect.Validate();
+    }
+
+    /// <summary>Sessions this node accepted: held until their handshake names the connection they belong to.</summary>
+    private sealed class AcceptedSessions(Manager manager) : ISessionOwner
+    {
+        private readonly HashSet<Session> _handshaking = [];
+        private bool _closed;
+
+        public void Accept(ILink link)
+        {
+            lock (_handshaking)
+            {
+                if (_closed)
+                {
+                    link.Close(new DisconnectedException($"'{manager.Address}' is shutting down."));
+                    return;
+                }
+
+                _handshaking.Add(Session.Accept(manager._grid, link, this));
+            }
+        }
+
+        public void OnOpened(Session session)
+        {
+            lock (_handshaking)
+            {
+                _handshaking.Remove(session);
+            }
+
+            manager._connections[session.RemoteAddress!].Attach(session);
+        }
+
+        public void OnClosed(Session session, Exception reason)
+        {
+            lock (_handshaking)
+            {
+                _handshaking.Remove(session);
+            }
+
+            if (session.RemoteAddress is { } remote && manager._connections.TryGetValue(remote, out var connection))
+            {
+                connection.Detach(session, reason);
+            }
+            else
+            {
+                manager._grid.Logger.LogDebug("Accepted link closed before its handshake: {Reason}", reason.Message);
+            }
+        }
+
+        public void CloseAll()
+        {
+            Session[] sessions;
+            lock (_handshaking)
+            {
+                _closed = true;
+                sessions = [.. _handshaking];
+                _handshaking.Clear();
+            }
+
+            foreach (var session in sessions)
+            {
+                session.Close(new DisconnectedException($"'{manager.Address}' is shutting down."));
+            }
+        }
+    }
+}
