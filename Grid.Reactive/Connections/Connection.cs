@@ -137,8 +137,10 @@ public sealed class Connection : IObservable<ConnectionState>
             return;
         }
 
+        // Subscribed on the scheduler, so that every node of a grid started together is listening before anyone dials.
         var dialing = Observable.Defer(() => ConnectAttempt.Create(this, _grid, _framesIn, _framesOut))
             .RetryWhen(failures => failures.Select(OnAttemptFailed).Switch())
+            .SubscribeOn(_grid.Scheduler)
             .Subscribe(static _ => { }, static _ => { });
         lock (_gate)
         {

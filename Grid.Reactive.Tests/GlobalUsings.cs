@@ -1,0 +1,2 @@
+global using System.Reactive.Linq;
+global using NUnit.Framework;

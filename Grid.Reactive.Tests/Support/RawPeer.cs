@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using Grid.Reactive.Protocol;
+using Grid.Reactive.Transport;
+
+namespace Grid.Reactive.Tests.Support;
+
+/// <summary>
+/// A hand-driven peer on a raw link: sends exactly the bytes or frames a test gives it (a lying handshake,
+/// garbage, frames out of order) and records what comes back, bypassing every check of the real session.
+/// </summary>
+internal sealed class RawPeer : ILinkHandler
+{
+    private readonly ConcurrentQueue<byte[]> _outgoing = new();
+    private ILink? _link;
+
+    public List<Frame> Received { get; } = [];
+
+    public List<byte[]> ReceivedMessages { get; } = [];
+
+    public Exception? ClosedWith { get; private set; }
+
+    public bool Closed { get; private set; }
+
+    public static async Task<RawPeer> DialAsync(GridTransport transport, string from, string to)
+    {
+        var peer = new RawPeer();
+        peer._link = await transport.DialAsync(from, to, new LinkSettings(16 * 1024 * 1024), CancellationToken.None);
+        peer._link.Start(peer);
+        return peer;
+    }
+
+    public void SendBytes(byte[] message)
+    {
+        _outgoing.Enqueue(message);
+        _link!.RequestFlush();
+    }
+
+    public void Send(Frame frame)
+    {
+        using var buffer = new PooledBufferWriter();
+        FrameCodec.Write(buffer, frame, checksum: false);
+        SendBytes(buffer.WrittenMemory.ToArray());
+    }
+
+    public void SendHandshake(HandshakeMessage message, IGridAuthenticator authenticator, bool isResponse = false)
+    {
+        var signed = message with { Token = authenticator.CreateToken(message.Claims(isResponse)) };
+        Send(new Frame(isResponse ? Op.ConnectResponse : Op.Connect, payload: HandshakeCodec.Encode(signed)));
+    }
+
+    public void Close() => _link!.Close(null);
+
+    public void OnMessage(ReadOnlyMemory<byte> message)
+    {
+        ReceivedMessages.Add(message.ToArray());
+        var reader = new MessageReader(message.ToArray());
+        while (reader.TryRead(out var frame))
+        {
+            Received.Add(new Frame(frame.Op, frame.MuxId, frame.Seq, frame.DeadlineMs, frame.HandlerId, frame.Flags, frame.Payload.ToArray(), frame.Subroute));
+        }
+    }
+
+    public bool TryWriteMessage(PooledBufferWriter output)
+    {
+        if (!_outgoing.TryDequeue(out var message))
+        {
+            return false;
+        }
+
+        output.Write(message);
+        return true;
+    }
+
+    public void OnClosed(Exception? error)
+    {
+        Closed = true;
+        ClosedWith = error;
+    }
+}
