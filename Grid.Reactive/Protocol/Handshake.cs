@@ -1,3 +1,7 @@
+using System.Buffers;
+using System.Text;
+using MessagePack;
+
 namespace Grid.Reactive.Protocol;
 
 /// <summary>
@@ -19,10 +23,129 @@ internal sealed record HandshakeMessage(int Version, string From, string To, lon
 /// <summary>Encodes and decodes <see cref="HandshakeMessage"/>s.</summary>
 internal static class HandshakeCodec
 {
+    /// <summary>Largest address (from, to), in UTF-8 bytes.</summary>
+    public const int MaxAddressBytes = 1024;
+
+    /// <summary>Largest token, in bytes.</summary>
+    public const int MaxTokenBytes = 1024;
+
+    private const int Fields = 6;
+
+    // The clock range DateTimeOffset can represent, so that HandshakeMessage.Claims never throws for a decoded message.
+    private static readonly long MinClockUnixMs = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
+    private static readonly long MaxClockUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
     /// <summary>Encodes a handshake message as a frame payload.</summary>
-    public static byte[] Encode(HandshakeMessage message) => throw new NotImplementedException();
+    /// <param name="message">The message.</param>
+    /// <returns>The payload.</returns>
+    /// <exception cref="ArgumentException">A field is one that <see cref="Decode"/> would refuse: an address over
+    /// <see cref="MaxAddressBytes"/> UTF-8 bytes or not valid UTF-16, a token over <see cref="MaxTokenBytes"/> bytes, or a
+    /// clock outside the range of <see cref="DateTimeOffset"/>.</exception>
+    public static byte[] Encode(HandshakeMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var fromBytes = AddressBytes(message.From, nameof(message));
+        var toBytes = AddressBytes(message.To, nameof(message));
+        ArgumentNullException.ThrowIfNull(message.Token, nameof(message));
+        if (message.Token.Length > MaxTokenBytes)
+        {
+            throw new ArgumentException($"The token is {message.Token.Length} bytes long; at most {MaxTokenBytes} are allowed.", nameof(message));
+        }
+
+        if (message.ClockUnixMs < MinClockUnixMs || message.ClockUnixMs > MaxClockUnixMs)
+        {
+            throw new ArgumentException($"The clock {message.ClockUnixMs} is outside the range of DateTimeOffset.", nameof(message));
+        }
+
+        // Upper bound: array header, version, two string headers, clock, instance id, bin header.
+        var buffer = new ArrayBufferWriter<byte>(1 + 5 + (5 * 2) + fromBytes + toBytes + 9 + 9 + 5 + message.Token.Length);
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(Fields);
+        writer.Write(message.Version);
+        writer.Write(message.From);
+        writer.Write(message.To);
+        writer.Write(message.ClockUnixMs);
+        writer.Write(message.InstanceId);
+        writer.Write(message.Token.AsSpan());
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
 
     /// <summary>Decodes a handshake payload.</summary>
+    /// <param name="payload">The payload of an <see cref="Op.Connect"/> or accepting <see cref="Op.ConnectResponse"/>.</param>
+    /// <returns>The message; its token is a copy.</returns>
     /// <exception cref="ProtocolException">The payload is not a valid handshake message.</exception>
-    public static HandshakeMessage Decode(ReadOnlyMemory<byte> payload) => throw new NotImplementedException();
+    public static HandshakeMessage Decode(ReadOnlyMemory<byte> payload)
+    {
+        if (payload.IsEmpty)
+        {
+            throw new ProtocolException("Empty handshake: expected a handshake message.");
+        }
+
+        var reader = new MessagePackReader(new ReadOnlySequence<byte>(payload));
+        try
+        {
+            var count = WireReader.ReadArrayHeader(ref reader, 0, "handshake");
+            if (count != Fields)
+            {
+                throw new ProtocolException($"The handshake is an array of {count} elements; expected {Fields}.");
+            }
+
+            var versionOffset = reader.Consumed;
+            var version = WireReader.ReadInteger(ref reader, 0, "version");
+            if (version < int.MinValue || version > int.MaxValue)
+            {
+                throw new ProtocolException($"version {version} at offset {versionOffset} is out of range.");
+            }
+
+            var span = payload.Span;
+            var from = WireReader.ReadString(ref reader, span, 0, "from", MaxAddressBytes);
+            var to = WireReader.ReadString(ref reader, span, 0, "to", MaxAddressBytes);
+
+            var clockOffset = reader.Consumed;
+            var clock = WireReader.ReadInteger(ref reader, 0, "clockUnixMs");
+            if (clock < MinClockUnixMs || clock > MaxClockUnixMs)
+            {
+                throw new ProtocolException($"clockUnixMs {clock} at offset {clockOffset} is outside the range of DateTimeOffset.");
+            }
+
+            var instanceId = WireReader.ReadUInt(ref reader, 0, "instanceId", ulong.MaxValue);
+            var token = WireReader.ReadBinary(ref reader, payload, 0, "token", MaxTokenBytes, out var tokenIsNil);
+            if (tokenIsNil)
+            {
+                throw new ProtocolException($"The handshake's token at offset {reader.Consumed - 1} is nil.");
+            }
+
+            if (!reader.End)
+            {
+                throw new ProtocolException($"Trailing bytes after the handshake message at offset {reader.Consumed}.");
+            }
+
+            return new HandshakeMessage((int)version, from, to, (long)clock, instanceId, token.ToArray());
+        }
+        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException
+                                       or ArgumentException or InvalidOperationException)
+        {
+            // Backstop: the field readers check types and lengths first, so the MessagePack reader should not throw.
+            throw new ProtocolException($"Malformed handshake: {ex.Message}", ex);
+        }
+    }
+
+    private static int AddressBytes(string address, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(address, paramName);
+        int bytes;
+        try
+        {
+            bytes = FrameCodec.StrictUtf8.GetByteCount(address);
+        }
+        catch (EncoderFallbackException ex)
+        {
+            throw new ArgumentException("An address is not valid UTF-16 (lone surrogate).", paramName, ex);
+        }
+
+        return bytes <= MaxAddressBytes
+            ? bytes
+            : throw new ArgumentException($"An address is {bytes} UTF-8 bytes long; at most {MaxAddressBytes} are allowed.", paramName);
+    }
 }
