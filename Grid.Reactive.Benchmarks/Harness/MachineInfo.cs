@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using System.Runtime;
+using System.Runtime.InteropServices;
+
+namespace Grid.Reactive.Benchmarks.Harness;
+
+/// <summary>What the run ran on, written next to the figures.</summary>
+public sealed record MachineInfo(int Cores, string Os, string Runtime, string Gc, string? Commit, DateTimeOffset Date)
+{
+    /// <summary>Reads this machine and process.</summary>
+    public static MachineInfo Current(string repositoryDirectory) => new(
+        Environment.ProcessorCount,
+        RuntimeInformation.OSDescription,
+        RuntimeInformation.FrameworkDescription,
+        (GCSettings.IsServerGC ? "server" : "workstation") + (GCSettings.LatencyMode == GCLatencyMode.Batch ? ", non-concurrent" : ", concurrent"),
+        GitCommit(repositoryDirectory),
+        DateTimeOffset.UtcNow);
+
+    private static string? GitCommit(string directory)
+    {
+        try
+        {
+            using var git = Process.Start(new ProcessStartInfo("git", ["-C", directory, "rev-parse", "HEAD"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            });
+            if (git is null)
+            {
+                return null;
+            }
+
+            var output = git.StandardOutput.ReadToEnd().Trim();
+            git.WaitForExit(5000);
+            return git.ExitCode == 0 && output.Length > 0 ? output : null;
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+}

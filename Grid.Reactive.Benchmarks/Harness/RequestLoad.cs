@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using Grid.Reactive.Benchmarks.Systems;
+
+namespace Grid.Reactive.Benchmarks.Harness;
+
+/// <summary>Picks the client a lane's next call goes through (one fixed client, or a random pair of a mesh).</summary>
+public delegate IEchoClient ClientPicker(int lane, ref ulong random);
+
+/// <summary>What one closed-loop run measured.</summary>
+/// <param name="Ops">Calls that completed, correct, while measuring.</param>
+/// <param name="Errors">Calls that failed or answered wrongly, in any phase.</param>
+/// <param name="FirstError">What the first error was.</param>
+/// <param name="Elapsed">The measured window.</param>
+/// <param name="Latency">Latencies of the measured calls.</param>
+/// <param name="AllocatedBytes">Bytes the whole process allocated during the measured window.</param>
+public sealed record LoadResult(long Ops, long Errors, string? FirstError, TimeSpan Elapsed, LatencyHistogram Latency, long AllocatedBytes)
+{
+    /// <summary>Calls per second.</summary>
+    public double PerSecond => Ops / Elapsed.TotalSeconds;
+
+    /// <summary>Bytes allocated per measured call.</summary>
+    public double AllocatedPerOp => Ops == 0 ? double.NaN : (double)AllocatedBytes / Ops;
+}
+
+/// <summary>
+/// Drives single requests as a closed loop: <c>lanes</c> workers each make one call at a time, back to back, for a
+/// warm-up and then a measured window. Each call's latency goes into the worker's own preallocated histogram, and
+/// every answer is checked (<see cref="Payloads.IsEcho"/>).
+/// </summary>
+public static class RequestLoad
+{
+    private const int MaxErrorsPerLane = 1000;
+
+    /// <summary>Runs the load and returns what the measured window saw.</summary>
+    public static async Task<LoadResult> RunAsync(int lanes, int payloadSize, ClientPicker pick, Durations durations)
+    {
+        ArgumentNullException.ThrowIfNull(pick);
+        ArgumentNullException.ThrowIfNull(durations);
+        var phase = new PhaseFlag();
+        var stats = new LaneStats[lanes];
+        for (var i = 0; i < lanes; i++)
+        {
+            stats[i] = new LaneStats(Payloads.Create(payloadSize, i));
+        }
+
+        var workers = new Task[lanes];
+        for (var i = 0; i < lanes; i++)
+        {
+            var lane = i;
+            workers[i] = Task.Run(() => WorkerAsync(lane, stats[lane], pick, phase));
+        }
+
+        await Task.Delay(durations.WarmUp);
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var start = Stopwatch.GetTimestamp();
+        phase.Set(Phase.Measure);
+        await Task.Delay(durations.Measure);
+        phase.Set(Phase.Stop);
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+
+        var all = Task.WhenAll(workers);
+        await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(30)));
+        var latency = new LatencyHistogram();
+        long ops = 0, errors = 0;
+        string? firstError = null;
+        foreach (var lane in stats)
+        {
+            latency.Add(lane.Latency);
+            ops += lane.Ops;
+            errors += lane.Errors;
+            firstError ??= lane.FirstError;
+        }
+
+        if (!all.IsCompleted)
+        {
+            errors++;
+            firstError ??= "calls were still in flight 30 s after the run stopped";
+        }
+
+        return new LoadResult(ops, errors, firstError, elapsed, latency, allocated);
+    }
+
+    private static async Task WorkerAsync(int lane, LaneStats stats, ClientPicker pick, PhaseFlag phase)
+    {
+        var payload = stats.Payload;
+        var random = (ulong)(lane + 1) * 0x9E3779B97F4A7C15UL;
+        long sequence = 0;
+        while (!phase.Stopping)
+        {
+            sequence++;
+            Payloads.Stamp(payload, sequence);
+            var client = pick(lane, ref random);
+            var start = Stopwatch.GetTimestamp();
+            try
+            {
+                var answer = await client.EchoAsync(lane, payload);
+                var end = Stopwatch.GetTimestamp();
+                if (!Payloads.IsEcho(answer.Span, payload, sequence))
+                {
+                    stats.Fail($"lane {lane} call {sequence}: wrong answer ({answer.Length} bytes, sequence {Payloads.SequenceOf(answer.Span)})");
+                }
+                else if (phase.Measuring)
+                {
+                    stats.Ops++;
+                    stats.Latency.RecordTicks(start, end);
+                }
+            }
+            catch (Exception ex)
+            {
+                stats.Fail($"lane {lane} call {sequence}: {ex.GetType().Name}: {ex.Message}");
+            }
+
+            if (stats.Errors >= MaxErrorsPerLane)
+            {
+                return;
+            }
+        }
+    }
+
+    private sealed class LaneStats(byte[] payload)
+    {
+        public byte[] Payload { get; } = payload;
+
+        public LatencyHistogram Latency { get; } = new();
+
+        public long Ops { get; set; }
+
+        public long Errors { get; private set; }
+
+        public string? FirstError { get; private set; }
+
+        public void Fail(string error)
+        {
+            Errors++;
+            FirstError ??= error;
+        }
+    }
+}

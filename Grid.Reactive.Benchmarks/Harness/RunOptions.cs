@@ -1,0 +1,143 @@
+using System.Globalization;
+
+namespace Grid.Reactive.Benchmarks.Harness;
+
+/// <summary>How long a timed run warms up and then measures.</summary>
+public sealed record Durations(TimeSpan WarmUp, TimeSpan Measure)
+{
+    /// <summary>Both, for progress lines.</summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"warm-up {WarmUp.TotalSeconds:0.#} s, measure {Measure.TotalSeconds:0.#} s");
+}
+
+/// <summary>How much of the benchmark runs, and for how long.</summary>
+public enum RunMode
+{
+    /// <summary>Every scenario at full length (several minutes).</summary>
+    Full,
+
+    /// <summary>Every scenario, short (under two minutes).</summary>
+    Quick,
+
+    /// <summary>About a second per system: checks only that every system completes its calls correctly (CI).</summary>
+    Smoke,
+}
+
+/// <summary>The command line, parsed.</summary>
+public sealed class RunOptions
+{
+    /// <summary>The run mode.</summary>
+    public RunMode Mode { get; private init; } = RunMode.Full;
+
+    /// <summary>Scenario name substrings; empty runs every scenario.</summary>
+    public IReadOnlyList<string> Filters { get; private init; } = [];
+
+    /// <summary>System names to run; empty runs every system.</summary>
+    public IReadOnlyList<string> Systems { get; private init; } = [];
+
+    /// <summary>Where results/latest.md and results/latest.json go; null for the project's results folder.</summary>
+    public string? OutputDirectory { get; private init; }
+
+    /// <summary>True to run the BenchmarkDotNet micro benchmarks instead (the arguments after --micro go to it).</summary>
+    public bool Micro { get; private init; }
+
+    /// <summary>Arguments for BenchmarkDotNet.</summary>
+    public IReadOnlyList<string> MicroArguments { get; private init; } = [];
+
+    /// <summary>True when --help was asked for.</summary>
+    public bool Help { get; private init; }
+
+    /// <summary>Warm-up and measured window of one request run (one system, one parameter).</summary>
+    public Durations Requests => Mode switch
+    {
+        RunMode.Full => new(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)),
+        RunMode.Quick => new(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1.5)),
+        _ => new(TimeSpan.FromSeconds(0.2), TimeSpan.FromSeconds(0.6)),
+    };
+
+    /// <summary>Warm-up and measured window of one stream run.</summary>
+    public Durations Streams => Requests;
+
+    /// <summary>Warm-up and measured window of the slow-consumer run (long enough for buffers to fill if they would).</summary>
+    public Durations SlowConsumer => Mode switch
+    {
+        RunMode.Full => new(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(8)),
+        RunMode.Quick => new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)),
+        _ => new(TimeSpan.FromSeconds(0.3), TimeSpan.FromSeconds(0.7)),
+    };
+
+    /// <summary>How many cuts the link-cut scenario makes per system.</summary>
+    public int LinkCuts => Mode switch
+    {
+        RunMode.Full => 10,
+        RunMode.Quick => 3,
+        _ => 1,
+    };
+
+    /// <summary>True when the run should write results/latest.*.</summary>
+    public bool WriteResults => Mode != RunMode.Smoke || OutputDirectory is not null;
+
+    /// <summary>True when the scenario named <paramref name="scenario"/> is selected.</summary>
+    public bool Selects(string scenario) =>
+        Filters.Count == 0 || Filters.Any(f => scenario.Contains(f, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>True when the system named <paramref name="system"/> is selected.</summary>
+    public bool SelectsSystem(string system) =>
+        Systems.Count == 0 || Systems.Contains(system, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The usage text.</summary>
+    public static string Usage => """
+        Grid.Reactive benchmarks: the grid against gRPC for .NET and the raw-transport ceiling.
+
+        dotnet run -c Release --project Grid.Reactive.Benchmarks [-- options]
+          --quick              every scenario, short (under two minutes)
+          --smoke              about a second per system; checks only that every system answers correctly (CI)
+          --filter a,b         only scenarios whose name contains a or b (single, mesh, stream, bidi, alloc,
+                               slow-consumer, link-cut)
+          --systems a,b        only these systems (grid, grpc, ws-raw, tcp-raw)
+          --out DIR            write latest.md and latest.json to DIR (default: Grid.Reactive.Benchmarks/results)
+          --micro [BDN args]   BenchmarkDotNet micro benchmarks instead (codec, merge); e.g. --micro --filter '*'
+        """;
+
+    /// <summary>Parses the command line.</summary>
+    /// <exception cref="ArgumentException">An option is unknown or lacks its value.</exception>
+    public static RunOptions Parse(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var mode = RunMode.Full;
+        List<string> filters = [], systems = [];
+        string? output = null;
+        for (var i = 0; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "--quick":
+                    mode = RunMode.Quick;
+                    break;
+                case "--smoke":
+                    mode = RunMode.Smoke;
+                    break;
+                case "--filter":
+                    filters.AddRange(Value(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                    break;
+                case "--systems":
+                    systems.AddRange(Value(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                    break;
+                case "--out":
+                    output = Value(args, ref i);
+                    break;
+                case "--micro":
+                    return new RunOptions { Micro = true, MicroArguments = [.. args.Skip(i + 1)] };
+                case "--help" or "-h":
+                    return new RunOptions { Help = true };
+                default:
+                    throw new ArgumentException($"Unknown option '{args[i]}'.\n\n{Usage}");
+            }
+        }
+
+        return new RunOptions { Mode = mode, Filters = filters, Systems = systems, OutputDirectory = output };
+    }
+
+    private static string Value(IReadOnlyList<string> args, ref int i) =>
+        i + 1 < args.Count ? args[++i] : throw new ArgumentException($"Option '{args[i]}' needs a value.\n\n{Usage}");
+}

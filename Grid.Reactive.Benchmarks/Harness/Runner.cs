@@ -1,0 +1,99 @@
+using Grid.Reactive.Benchmarks.Scenarios;
+
+namespace Grid.Reactive.Benchmarks.Harness;
+
+/// <summary>Runs the selected scenarios in order, prints their tables, writes results/latest.md and latest.json.</summary>
+public static class Runner
+{
+    /// <summary>Every scenario, in the issue's order.</summary>
+    public static IReadOnlyList<IScenario> Scenarios { get; } =
+    [
+        new SingleScenario(), new MeshScenario(), new StreamScenario(), new BidiScenario(), new AllocScenario(),
+        new SlowConsumerScenario(), new LinkCutScenario(),
+    ];
+
+    /// <summary>Runs; returns the process exit code: 0 when every system that ran answered correctly.</summary>
+    public static async Task<int> RunAsync(RunOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var selected = Scenarios.Where(s => options.Selects(s.Name)).ToList();
+        if (selected.Count == 0)
+        {
+            await Console.Error.WriteLineAsync($"No scenario matches the filter. Scenarios: {string.Join(", ", Scenarios.Select(s => s.Name))}.");
+            return 2;
+        }
+
+        var results = new ResultSet();
+        var context = new BenchContext(options, results);
+        context.Progress($"mode {options.Mode.ToString().ToLowerInvariant()}, {Environment.ProcessorCount} cores, scenarios: {string.Join(", ", selected.Select(s => s.Name))}; systems: {string.Join(", ", context.EchoSystems.Select(s => s.Name))}");
+        foreach (var scenario in selected)
+        {
+            Console.WriteLine();
+            context.Progress($"== {scenario.Name}: {scenario.Description}");
+            try
+            {
+                await scenario.RunAsync(context);
+            }
+            catch (Exception ex)
+            {
+                results.Failed(scenario.Name, "harness", "-", [], $"the scenario crashed: {ex}");
+                context.Progress($"{scenario.Name}: CRASHED: {ex.GetType().Name}: {ex.Message}");
+            }
+
+            Console.WriteLine();
+            Console.WriteLine(Report.ScenarioTable(results, scenario.Name));
+        }
+
+        var projectDirectory = ProjectDirectory();
+        var machine = MachineInfo.Current(projectDirectory);
+        var markdown = Report.Markdown(results, machine, options.Mode, selected.Select(s => s.Name));
+        if (options.WriteResults)
+        {
+            var output = options.OutputDirectory ?? Path.Combine(projectDirectory, "results");
+            Directory.CreateDirectory(output);
+            await File.WriteAllTextAsync(Path.Combine(output, "latest.md"), markdown);
+            await File.WriteAllTextAsync(Path.Combine(output, "latest.json"), Report.Json(results, machine, options.Mode));
+            context.Progress($"wrote {Path.Combine(output, "latest.md")} and latest.json");
+        }
+
+        if (results.Failures.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"{results.Failures.Count} system run(s) FAILED:");
+            foreach (var failure in results.Failures)
+            {
+                Console.WriteLine($"  - {failure}");
+            }
+
+            return 1;
+        }
+
+        context.Progress(options.Mode == RunMode.Smoke
+            ? "smoke: every system that ran completed its calls correctly"
+            : "done: every system that ran completed its calls correctly");
+        return 0;
+    }
+
+    /// <summary>The benchmark project's folder (for results/ and the git commit), else the current directory.</summary>
+    private static string ProjectDirectory()
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+        {
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, "Grid.Reactive.Benchmarks.csproj")))
+                {
+                    return directory.FullName;
+                }
+
+                var nested = Path.Combine(directory.FullName, "Grid.Reactive.Benchmarks");
+                if (File.Exists(Path.Combine(nested, "Grid.Reactive.Benchmarks.csproj")))
+                {
+                    return nested;
+                }
+            }
+        }
+
+        return Environment.CurrentDirectory;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Globalization;
+using Grid.Reactive.Benchmarks.Harness;
+using Grid.Reactive.Benchmarks.Systems;
+
+namespace Grid.Reactive.Benchmarks.Scenarios;
+
+/// <summary>
+/// Scenario 2: a mesh of 2, 4 and 8 nodes in one process; every call goes between a random pair of distinct nodes,
+/// at a fixed total concurrency of 64.
+/// </summary>
+public sealed class MeshScenario : IScenario
+{
+    private const int Concurrency = 64;
+
+    /// <inheritdoc />
+    public string Name => "mesh";
+
+    /// <inheritdoc />
+    public string Description => "mesh of 2/4/8 nodes, random pairs, total concurrency 64: req/s, p50, p99";
+
+    /// <inheritdoc />
+    public async Task RunAsync(BenchContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        int[] sizes = context.Smoke ? [4] : [2, 4, 8];
+        foreach (var nodes in sizes)
+        {
+            var param = string.Create(CultureInfo.InvariantCulture, $"nodes={nodes}");
+            foreach (var system in context.EchoSystems.Where(s => s.MaxNodes >= nodes && s.MaxConcurrency >= Concurrency))
+            {
+                var cluster = await RequestRuns.StartAsync(context, Name, system, nodes, Concurrency, [param], RequestRuns.RateMetrics);
+                if (cluster is null)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var clients = new IEchoClient[nodes * nodes];
+                    for (var from = 0; from < nodes; from++)
+                    {
+                        for (var to = 0; to < nodes; to++)
+                        {
+                            if (from != to)
+                            {
+                                clients[(from * nodes) + to] = cluster.Client(from, to);
+                            }
+                        }
+                    }
+
+                    var result = await RequestRuns.RunCheckedAsync(context, Name, system.Name, param, Concurrency,
+                        (int _, ref ulong random) => RandomPair(clients, nodes, ref random), RequestRuns.RateMetrics);
+                    if (result is not null)
+                    {
+                        RequestRuns.RecordRates(context, Name, system.Name, param, result);
+                    }
+                }
+                finally
+                {
+                    await RequestRuns.StopAsync(context, cluster, system.Name);
+                }
+            }
+        }
+
+        context.Results.Note("mesh: grid has one WebSocket per pair of nodes, used both ways; grpc and ws-raw have a client (channel / socket) per ordered pair.");
+    }
+
+    private static IEchoClient RandomPair(IEchoClient[] clients, int nodes, ref ulong random)
+    {
+        // xorshift64: no allocation, independent per lane.
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        var from = (int)(random % (ulong)nodes);
+        var to = (int)((random >> 32) % (ulong)(nodes - 1));
+        if (to >= from)
+        {
+            to++;
+        }
+
+        return clients[(from * nodes) + to];
+    }
+}

@@ -1,0 +1,147 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Grid.Reactive.Benchmarks.Systems;
+
+namespace Grid.Reactive.Benchmarks.TcpRaw;
+
+/// <summary>
+/// The latency floor: a raw TCP socket ping-pong on loopback (Nagle off). Each request is <c>[length:u32][bytes]</c>,
+/// echoed whole. One call in flight, two nodes: it answers scenario 1 at concurrency 1 only.
+/// </summary>
+public sealed class TcpRawSystem : IEchoSystem
+{
+    /// <inheritdoc />
+    public string Name => "tcp-raw";
+
+    /// <inheritdoc />
+    public int MaxNodes => 2;
+
+    /// <inheritdoc />
+    public int MaxConcurrency => 1;
+
+    /// <inheritdoc />
+    public async Task<IEchoCluster> StartAsync(int nodes, int lanes, CancellationToken cancellationToken)
+    {
+        if (nodes != 2 || lanes != 1)
+        {
+            throw new ArgumentException("tcp-raw runs two nodes and one lane.");
+        }
+
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var accepting = listener.AcceptAsync(cancellationToken);
+        await client.ConnectAsync(listener.LocalEndPoint!, cancellationToken);
+        var server = await accepting;
+        server.NoDelay = true;
+        return new Pair(listener, server, client);
+    }
+
+    private sealed class Pair : IEchoCluster, IEchoClient
+    {
+        private readonly Socket _listener;
+        private readonly Socket _server;
+        private readonly Socket _client;
+        private readonly Task _serving;
+        private byte[] _send = new byte[4096];
+        private byte[] _receive = new byte[4096];
+
+        public Pair(Socket listener, Socket server, Socket client)
+        {
+            _listener = listener;
+            _server = server;
+            _client = client;
+            _serving = Task.Run(ServeAsync);
+        }
+
+        public bool CanCut => false;
+
+        public IEchoClient Client(int from, int to) => this;
+
+        public Task CutAsync(int node, CancellationToken cancellationToken) =>
+            throw new NotSupportedException("The raw TCP ping-pong has no reconnect layer.");
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        public async ValueTask<ReadOnlyMemory<byte>> EchoAsync(int lane, byte[] payload)
+        {
+            var length = 4 + payload.Length;
+            if (_send.Length < length)
+            {
+                _send = new byte[length];
+                _receive = new byte[length];
+            }
+
+            BinaryPrimitives.WriteInt32LittleEndian(_send, payload.Length);
+            payload.CopyTo(_send, 4);
+            await SendAllAsync(_client, _send.AsMemory(0, length));
+            await ReceiveExactlyAsync(_client, _receive.AsMemory(0, 4));
+            var answer = BinaryPrimitives.ReadInt32LittleEndian(_receive);
+            if (answer < 0 || answer > _receive.Length - 4)
+            {
+                throw new IOException($"Bad answer length {answer}.");
+            }
+
+            await ReceiveExactlyAsync(_client, _receive.AsMemory(4, answer));
+            return _receive.AsMemory(4, answer);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _client.Dispose();
+            _server.Dispose();
+            _listener.Dispose();
+            await _serving.ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+
+        private async Task ServeAsync()
+        {
+            var buffer = new byte[4096];
+            try
+            {
+                while (true)
+                {
+                    await ReceiveExactlyAsync(_server, buffer.AsMemory(0, 4));
+                    var length = BinaryPrimitives.ReadInt32LittleEndian(buffer);
+                    if (buffer.Length < 4 + length)
+                    {
+                        Array.Resize(ref buffer, 4 + length);
+                    }
+
+                    await ReceiveExactlyAsync(_server, buffer.AsMemory(4, length));
+                    await SendAllAsync(_server, buffer.AsMemory(0, 4 + length));
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
+            {
+                // The client closed: the normal end.
+            }
+        }
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+        private static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> data)
+        {
+            while (!data.IsEmpty)
+            {
+                data = data[await socket.SendAsync(data, SocketFlags.None)..];
+            }
+        }
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+        private static async ValueTask ReceiveExactlyAsync(Socket socket, Memory<byte> buffer)
+        {
+            while (!buffer.IsEmpty)
+            {
+                var read = await socket.ReceiveAsync(buffer, SocketFlags.None);
+                if (read == 0)
+                {
+                    throw new IOException("The peer closed the connection.");
+                }
+
+                buffer = buffer[read..];
+            }
+        }
+    }
+}
