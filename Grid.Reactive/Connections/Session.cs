@@ -187,6 +187,13 @@ internal sealed class Session : ILinkHandler
             _grid.Logger.LogWarning("Protocol error from {Remote} on {Link}: {Reason}", RemoteAddress ?? "?", _link.Description, ex.Message);
             Close(ex);
         }
+#pragma warning disable CA1031 // Nothing may escape into the link's reader: the session ends with the cause instead.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _grid.Logger.LogError(ex, "Failure handling a message from {Remote} on {Link}", RemoteAddress ?? "?", _link.Description);
+            Close(new GridException($"Handling a message from '{RemoteAddress ?? "?"}' failed: {ex.Message}", ex));
+        }
     }
 
     bool ILinkHandler.TryWriteMessage(PooledBufferWriter output) => _out.TryWriteMessage(output);
