@@ -368,7 +368,7 @@ public sealed class InMemoryNetworkTests
             _link!.RequestFlush();
         }
 
-        public bool TryWriteMessage(Protocol.PooledBufferWriter output)
+        public bool TryWriteMessage(Grid.Reactive.Protocol.PooledBufferWriter output)
         {
             if (!_replies.TryDequeue(out var reply))
             {
