@@ -41,7 +41,7 @@ public sealed class Connection : IObservable<ConnectionState>
         RemoteAddress = remote;
         IsDialer = DialDirection.ShouldDial(grid.Address, remote);
         var seed = grid.Options.Reconnect.Seed;
-        _jitter = seed is null ? new Random() : new Random(HashCode.Combine(seed.Value, StringComparer.Ordinal.GetHashCode(grid.Address + "\n" + remote)));
+        _jitter = seed is null ? new Random() : new Random(GridContext.StableSeed(seed.Value, grid.Address + "\n" + remote));
     }
 
     /// <summary>This node's address.</summary>
