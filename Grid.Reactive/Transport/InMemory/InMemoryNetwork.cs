@@ -34,7 +34,8 @@ public sealed class InMemoryNetwork : GridTransport
     private readonly Dictionary<InMemoryRoute, int> _drops = [];
     private readonly HashSet<InMemoryRoute> _held = [];
     private readonly HashSet<InMemoryRoute> _cuts = [];
-    private readonly HashSet<InMemoryEndpoint> _open = [];
+    // A list, not a set: cuts and releases walk it, and their scheduling order must not depend on hash codes.
+    private readonly List<InMemoryEndpoint> _open = [];
     private readonly HashSet<InMemoryEndpoint> _live = [];
     private TimeSpan _defaultLatency;
 
