@@ -373,7 +373,7 @@ public sealed class WebSocketTransportTests
             Volatile.Write(ref _inside, 0);
         }
 
-        public bool TryWriteMessage(Protocol.PooledBufferWriter output) => false;
+        public bool TryWriteMessage(Grid.Reactive.Protocol.PooledBufferWriter output) => false;
 
         public void OnClosed(Exception? error)
         {
