@@ -281,6 +281,7 @@ internal sealed class InMemoryEndpoint : ILink
                 return;
             }
 
+            message = _network.CorruptLocked(Local, Remote, message);
             peer.EnqueueLocked(new InMemoryDelivery(message, null, Scheduler.Now + _network.LatencyLocked(Local, Remote)));
         }
     }

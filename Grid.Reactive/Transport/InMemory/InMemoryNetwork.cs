@@ -32,6 +32,7 @@ public sealed class InMemoryNetwork : GridTransport
     private readonly Dictionary<string, InMemoryListener> _listeners = new(StringComparer.Ordinal);
     private readonly Dictionary<InMemoryRoute, TimeSpan> _latencies = [];
     private readonly Dictionary<InMemoryRoute, int> _drops = [];
+    private readonly Dictionary<InMemoryRoute, Func<byte[], byte[]>> _corruptions = [];
     private readonly HashSet<InMemoryRoute> _held = [];
     private readonly HashSet<InMemoryRoute> _cuts = [];
     // A list, not a set: cuts and releases walk it, and their scheduling order must not depend on hash codes.
@@ -188,6 +189,24 @@ public sealed class InMemoryNetwork : GridTransport
         }
     }
 
+    /// <summary>
+    /// Replaces the next message sent from <paramref name="from"/> to <paramref name="to"/> with what
+    /// <paramref name="corrupt"/> makes of it (a copy; truncate it, flip bits, write garbage), to test how a node
+    /// treats malformed input on a live connection. Replaces any corruption still pending on that route.
+    /// </summary>
+    /// <param name="from">Address of the sender.</param>
+    /// <param name="to">Address of the receiver.</param>
+    /// <param name="corrupt">Turns the message into the bytes to deliver instead.</param>
+    public void CorruptNext(string from, string to, Func<byte[], byte[]> corrupt)
+    {
+        ArgumentNullException.ThrowIfNull(corrupt);
+        var route = Route(from, to);
+        lock (Gate)
+        {
+            _corruptions[route] = corrupt;
+        }
+    }
+
     internal override ValueTask<IAsyncDisposable> ListenAsync(string localAddress, LinkSettings settings, Action<ILink> onAccepted, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(localAddress);
@@ -285,6 +304,10 @@ public sealed class InMemoryNetwork : GridTransport
         _drops[route] = remaining - 1;
         return true;
     }
+
+    /// <summary>The message to deliver from <paramref name="from"/> to <paramref name="to"/>, corrupted if a corruption is pending.</summary>
+    internal byte[] CorruptLocked(string from, string to, byte[] message) =>
+        _corruptions.Remove(new InMemoryRoute(from, to), out var corrupt) ? corrupt((byte[])message.Clone()) : message;
 
     private static InMemoryRoute Route(string from, string to)
     {
