@@ -103,12 +103,20 @@ var late = await nodes[0].Connection(addresses[1]).Request(handlers.Slow, [], ti
 Console.WriteLine($"  {late}");
 
 Console.WriteLine($"\nRestarting {addresses[2]}: its peers see it go and come back, nobody calls reconnect.");
+var peersBack = nodes[..2]
+    .Select(n => n.Connection(addresses[2])
+        .SkipWhile(s => s != ConnectionState.Disconnected)
+        .FirstAsync(s => s == ConnectionState.Connected))
+    .Merge()
+    .LastAsync()
+    .Timeout(TimeSpan.FromSeconds(30))
+    .ToTask();
 await nodes[2].DisposeAsync();
 traces[2].Dispose();
 nodes[2] = NewNode(addresses[2]);
 traces[2] = ShowStates(nodes[2]);
 await nodes[2].StartAsync();
-await AllConnected(nodes);
+await peersBack;
 var again = await nodes[0].Connection(addresses[2]).Request(handlers.Echo, Encoding.UTF8.GetBytes("welcome back"));
 Console.WriteLine($"  {Encoding.UTF8.GetString(again)}");
 

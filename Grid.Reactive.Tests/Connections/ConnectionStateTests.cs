@@ -25,17 +25,18 @@ public sealed class ConnectionStateTests
         grid[acceptor].Connection(dialer).Subscribe(acceptorStates);
         grid.RunMs(10);
 
-        // Connect goes out at 0 and lands at 1 ms; the answer lands back at 2 ms.
+        // Dialing starts on the scheduler (tick 1); Connect is flushed (tick 2) and lands 1 ms later; the answer is
+        // flushed (one more tick) and lands back after another millisecond.
         Assert.That(dialerStates.Messages, Is.EqualTo(new[]
         {
             OnNext(0, ConnectionState.NotConnected),
-            OnNext(0, ConnectionState.Connecting),
-            OnNext(Ms(2), ConnectionState.Connected),
+            OnNext(Tick, ConnectionState.Connecting),
+            OnNext(Ms(2) + (3 * Tick), ConnectionState.Connected),
         }));
         Assert.That(acceptorStates.Messages, Is.EqualTo(new[]
         {
             OnNext(0, ConnectionState.NotConnected),
-            OnNext(Ms(1), ConnectionState.Connected),
+            OnNext(Ms(1) + (2 * Tick), ConnectionState.Connected),
         }));
     }
 

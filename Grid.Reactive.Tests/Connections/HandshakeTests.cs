@@ -71,7 +71,7 @@ public sealed class HandshakeTests
 
         grid.RunMs(1000);
 
-        Assert.That(log.Lines.Select(l => l.Text), Has.Some.Contains("differs from ours by 00:10:00"));
+        Assert.That(log.Lines.Select(l => l.Text), Has.Some.Contains("clock of '" + dialer + "' differs from ours by 00:09:59").And.Some.Contains("more than the allowed 00:05:00"));
         Assert.That(grid[dialer].Connection(acceptor).State, Is.Not.EqualTo(ConnectionState.Connected));
     }
 
@@ -183,8 +183,8 @@ public sealed class HandshakeTests
         Assert.That(states.Messages.Select(m => (m.Time, m.Value.Value)), Is.EqualTo(new[]
         {
             (0L, ConnectionState.NotConnected),
-            (0L, ConnectionState.Connecting),
-            (Ms(3000), ConnectionState.Disconnected),
+            (Tick, ConnectionState.Connecting),
+            (Ms(3000) + Tick, ConnectionState.Disconnected),
         }));
         Assert.That(grid[dialer].Connection(acceptor).LastError!.Message, Does.Contain("took longer than 00:00:03"));
         grid.Network.Release(acceptor, dialer);

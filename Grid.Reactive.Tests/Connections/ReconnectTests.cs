@@ -18,7 +18,8 @@ public sealed class ReconnectTests
         var states = grid.Scheduler.CreateObserver<ConnectionState>();
         grid[dialer].Connection(acceptor).Subscribe(states);
 
-        // Backoff (no jitter): 100 ms, then 200, 400, 800, then capped at 2 s. Attempts at 0, 100, 300, 700, 1500.
+        // Backoff (no jitter): 100 ms, then 200, 400, 800. Attempts at 0, 100, 300, 700, 1500 ms (plus the tick on which
+        // dialing starts); the last one finds the acceptor up and connects two hops and two flushes later.
         grid.RunMs(1000);
         grid.Start(acceptor);
         grid.RunMs(1000);
@@ -26,16 +27,16 @@ public sealed class ReconnectTests
         Assert.That(states.Messages, Is.EqualTo(new[]
         {
             OnNext(0, ConnectionState.NotConnected),
-            OnNext(0, ConnectionState.Connecting),
-            OnNext(0, ConnectionState.Disconnected),
-            OnNext(Ms(100), ConnectionState.Connecting),
-            OnNext(Ms(100), ConnectionState.Disconnected),
-            OnNext(Ms(300), ConnectionState.Connecting),
-            OnNext(Ms(300), ConnectionState.Disconnected),
-            OnNext(Ms(700), ConnectionState.Connecting),
-            OnNext(Ms(700), ConnectionState.Disconnected),
-            OnNext(Ms(1500), ConnectionState.Connecting),
-            OnNext(Ms(1502), ConnectionState.Connected),
+            OnNext(Tick, ConnectionState.Connecting),
+            OnNext(Tick, ConnectionState.Disconnected),
+            OnNext(Ms(100) + Tick, ConnectionState.Connecting),
+            OnNext(Ms(100) + Tick, ConnectionState.Disconnected),
+            OnNext(Ms(300) + Tick, ConnectionState.Connecting),
+            OnNext(Ms(300) + Tick, ConnectionState.Disconnected),
+            OnNext(Ms(700) + Tick, ConnectionState.Connecting),
+            OnNext(Ms(700) + Tick, ConnectionState.Disconnected),
+            OnNext(Ms(1500) + Tick, ConnectionState.Connecting),
+            OnNext(Ms(1502) + (3 * Tick), ConnectionState.Connected),
         }));
     }
 
@@ -111,10 +112,11 @@ public sealed class ReconnectTests
         grid.Network.Hold(dialer, acceptor);
         grid.RunMs(10_000);
 
-        // The dialer opened at 2 ms and pings every second from then: at 1.002 s and 2.002 s the silence (1 s, 2 s)
-        // is within the 2 s timeout; at 3.002 s it is 3 s and the connection is dead. The acceptor opened at 1 ms.
-        Assert.That(dialerStates.Messages.First(m => m.Value.Value == ConnectionState.Disconnected).Time, Is.EqualTo(Ms(3002)));
-        Assert.That(acceptorStates.Messages.First(m => m.Value.Value == ConnectionState.Disconnected).Time, Is.EqualTo(Ms(3001)));
+        // The dialer opened at 2 ms (and 3 ticks) and pings every second from then: at 1.002 s and 2.002 s the silence
+        // (1 s, 2 s) is within the 2 s timeout; at 3.002 s it is 3 s and the connection is dead. The acceptor opened
+        // at 1 ms (and 2 ticks) and dies a millisecond earlier.
+        Assert.That(dialerStates.Messages.First(m => m.Value.Value == ConnectionState.Disconnected).Time, Is.EqualTo(Ms(3002) + (3 * Tick)));
+        Assert.That(acceptorStates.Messages.First(m => m.Value.Value == ConnectionState.Disconnected).Time, Is.EqualTo(Ms(3001) + (2 * Tick)));
         Assert.That(grid[dialer].Connection(acceptor).LastError!.Message, Does.Contain("No pong"));
     }
 

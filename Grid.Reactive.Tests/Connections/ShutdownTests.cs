@@ -26,8 +26,11 @@ public sealed class ShutdownTests
         grid.RunMs(5);
 
         await grid["a"].DisposeAsync();
+        grid.Scheduler.AdvanceBy(Tick);
 
+        // The failure is dispatched to the caller like any outcome: one hand-off after the shutdown.
         Assert.That(call.Messages, Has.Count.EqualTo(1));
+        Assert.That(call.Messages[0].Time, Is.EqualTo(Ms(15) + Tick));
         Assert.That(call.Messages[0].Value.Exception, Is.TypeOf<DisconnectedException>().With.Message.Contains("shut down"));
         Assert.That(states.Messages, Is.EqualTo(new[]
         {
@@ -44,6 +47,7 @@ public sealed class ShutdownTests
         Assert.That(afterwards.Messages[0].Value.Exception, Is.TypeOf<DisconnectedException>());
 
         await grid.DisposeAsync();
+        grid.RunMs(10); // deliveries already on the wire (link closes) land
         Assert.That(grid.Scheduler.HasPendingWork, Is.False, "no ping, deadline, backoff or delivery left scheduled");
     }
 

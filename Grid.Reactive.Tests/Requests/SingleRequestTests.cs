@@ -36,9 +36,9 @@ public sealed class SingleRequestTests
         var ba = Call("b", "a", Echo, "pong");
         _grid.RunMs(10);
 
-        // Sent at 10 ms, served at 11 ms, answered at 12 ms.
-        Assert.That(ab.Messages, Is.EqualTo(new[] { OnNext(Ms(12), "b:ping"), OnCompleted<string>(Ms(12)) }));
-        Assert.That(ba.Messages, Is.EqualTo(new[] { OnNext(Ms(12), "a:pong"), OnCompleted<string>(Ms(12)) }));
+        // Sent at 10 ms, served at 11 ms, answered at 12 ms, plus the four hand-offs (see VirtualGrid).
+        Assert.That(ab.Messages, Is.EqualTo(new[] { OnNext(Ms(12) + (4 * Tick), "b:ping"), OnCompleted<string>(Ms(12) + (4 * Tick)) }));
+        Assert.That(ba.Messages, Is.EqualTo(new[] { OnNext(Ms(12) + (4 * Tick), "a:pong"), OnCompleted<string>(Ms(12) + (4 * Tick)) }));
     }
 
     [Test]
@@ -87,7 +87,7 @@ public sealed class SingleRequestTests
         _grid.RunMs(10);
 
         Assert.That(call.Messages, Has.Count.EqualTo(1));
-        Assert.That(call.Messages[0].Time, Is.EqualTo(Ms(12)));
+        Assert.That(call.Messages[0].Time, Is.EqualTo(Ms(12) + (4 * Tick)));
         Assert.That(call.Messages[0].Value.Exception, Is.TypeOf<RemoteException>().With.Message.EqualTo("boom: now"));
     }
 
@@ -152,8 +152,9 @@ public sealed class SingleRequestTests
         Assert.That(call.Messages[0].Time, Is.EqualTo(Ms(10 + 5000)));
         Assert.That(call.Messages[0].Value.Exception, Is.TypeOf<DeadlineExceededException>().With.Message.Contains("5000 ms"));
 
-        // The deadline travelled: the remote's own timer (armed on arrival at 11 ms) fires at 5.011 s.
-        Assert.That(hanging.CancelledAt, Is.EqualTo(new[] { new DateTimeOffset(Ms(10 + 5000 + 1), TimeSpan.Zero) }));
+        // The deadline travelled: the remote's own timer, armed on arrival (11 ms and the flush tick), fires 5 s later
+        // and the cancellation is dispatched to the handler one tick after that.
+        Assert.That(hanging.CancelledAt, Is.EqualTo(new[] { new DateTimeOffset(Ms(10 + 5000 + 1) + (2 * Tick), TimeSpan.Zero) }));
         Assert.That(_grid["a"].PendingCalls() + _grid["b"].PendingCalls(), Is.Zero);
     }
 
@@ -182,7 +183,8 @@ public sealed class SingleRequestTests
         _grid.RunMs(5);
 
         Assert.That(observer.Messages, Is.Empty);
-        Assert.That(hanging.CancelledAt, Is.EqualTo(new[] { new DateTimeOffset(Ms(16), TimeSpan.Zero) }), "cancel frame sent at 15 ms lands at 16 ms");
+        Assert.That(hanging.CancelledAt, Is.EqualTo(new[] { new DateTimeOffset(Ms(16) + (2 * Tick), TimeSpan.Zero) }),
+            "the cancel frame sent at 15 ms is flushed, lands at 16 ms and is dispatched to the handler");
         Assert.That(_grid["a"].PendingCalls() + _grid["b"].PendingCalls(), Is.Zero);
         _grid.Run(TimeSpan.FromMinutes(2));
         Assert.That(observer.Messages, Is.Empty, "the deadline timer was disposed with the call");
@@ -279,9 +281,9 @@ public sealed class SingleRequestTests
         cancelled.Dispose();
         _grid.RunMs(2000);
 
-        Assert.That(answered.Messages, Is.EqualTo(new[] { OnNext(Ms(1012), "slow"), OnCompleted<string>(Ms(1012)) }));
+        Assert.That(answered.Messages, Is.EqualTo(new[] { OnNext(Ms(1012) + (4 * Tick), "slow"), OnCompleted<string>(Ms(1012) + (4 * Tick)) }));
         Assert.That(observer.Messages, Is.Empty);
-        Assert.That(unsubscribed, Is.EqualTo(new[] { Ms(1011), Ms(2111) }));
+        Assert.That(unsubscribed, Is.EqualTo(new[] { Ms(1011) + (2 * Tick), Ms(2111) + (2 * Tick) }));
     }
 
     [Test]

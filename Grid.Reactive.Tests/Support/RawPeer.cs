@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using Grid.Reactive.Protocol;
 using Grid.Reactive.Transport;

@@ -7,10 +7,19 @@ namespace Grid.Reactive.Tests.Support;
 /// Several managers over one <see cref="InMemoryNetwork"/>, all on one <see cref="InspectableTestScheduler"/>:
 /// a whole grid in virtual time. Links have 1 ms latency so timelines show each hop.
 /// </summary>
+/// <remarks>
+/// <c>TestScheduler</c> runs work scheduled for "now" one tick (100 ns) later, so every hand-off onto the scheduler
+/// shows in a timeline as <see cref="Tick"/>: a link's flush pass, a dispatch to a handler or to an observer.
+/// A request sent at T is answered at <c>T + 2 ms + 4 ticks</c>: flush, hop, dispatch to the handler, flush, hop,
+/// dispatch to the caller.
+/// </remarks>
 public sealed class VirtualGrid : IAsyncDisposable
 {
     public static readonly byte[] Secret = Encoding.UTF8.GetBytes("grid-reactive-tests-shared-secret");
     public static readonly TimeSpan Hop = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>One hand-off onto the test scheduler.</summary>
+    public const long Tick = 1;
 
     private readonly Dictionary<string, Manager> _nodes = new(StringComparer.Ordinal);
     private readonly Func<ManagerOptions, ManagerOptions> _configure;

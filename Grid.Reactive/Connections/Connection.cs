@@ -41,7 +41,7 @@ public sealed class Connection : IObservable<ConnectionState>
         RemoteAddress = remote;
         IsDialer = DialDirection.ShouldDial(grid.Address, remote);
         var seed = grid.Options.Reconnect.Seed;
-        _jitter = seed is null ? new Random() : new Random(HashCode.Combine(seed.Value, StringComparer.Ordinal.GetHashCode(grid.Address + "\n" + remote)));
+        _jitter = seed is null ? new Random() : new Random(GridContext.StableSeed(seed.Value, grid.Address + "\n" + remote));
     }
 
     /// <summary>This node's address.</summary>
@@ -99,26 +99,34 @@ public sealed class Connection : IObservable<ConnectionState>
     public IObservable<byte[]> Request(HandlerId handler, byte[] payload, TimeSpan? timeout = null, string? subroute = null)
     {
         ArgumentNullException.ThrowIfNull(payload);
-        if (handler.Value == 0)
-        {
-            throw new ArgumentException("The default HandlerId names no handler.", nameof(handler));
-        }
-
-        var limit = _grid.Options.MaxMessageSize - Protocol.ProtocolConstants.MaxSubrouteBytes - 64;
-        if (payload.Length > limit)
-        {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"A payload of {payload.Length} bytes is larger than the {limit} bytes MaxMessageSize allows."), nameof(payload));
-        }
-
-        if (subroute is not null && (subroute.Length == 0 || Encoding.UTF8.GetByteCount(subroute) > Protocol.ProtocolConstants.MaxSubrouteBytes))
-        {
-            throw new ArgumentException($"A subroute is 1 to {Protocol.ProtocolConstants.MaxSubrouteBytes} UTF-8 bytes.", nameof(subroute));
-        }
-
+        ValidateCall(handler, payload, subroute);
         var deadline = timeout ?? _grid.Options.DefaultRequestTimeout;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(deadline, TimeSpan.Zero, nameof(timeout));
         return new RequestObservable(this, handler, payload, deadline, subroute);
+    }
+
+    /// <summary>
+    /// Prepares a two-way stream to <paramref name="handler"/>; subscribing to the result opens it (see
+    /// <see cref="ClientStream"/>). Messages sent before the subscription wait for the remote's first credit.
+    /// </summary>
+    /// <param name="handler">The remote stream handler.</param>
+    /// <param name="payload">The initial payload sent with the open; empty when null. Not copied.</param>
+    /// <param name="options">Deadline and push buffer; defaults when null (no deadline).</param>
+    /// <param name="subroute">The handler's static subroute, or null.</param>
+    /// <returns>The stream, not yet open.</returns>
+    /// <exception cref="ArgumentException">The payload is too large, the subroute is empty or too long, or the handler id is the default.</exception>
+    public ClientStream NewStream(HandlerId handler, byte[]? payload = null, StreamOptions? options = null, string? subroute = null)
+    {
+        payload ??= [];
+        ValidateCall(handler, payload, subroute);
+        options ??= new StreamOptions();
+        if (options.Timeout is { } timeout)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, nameof(options));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(options.PushBufferCapacity, nameof(options));
+        return new ClientStream(this, handler, payload, options, subroute);
     }
 
     /// <summary>Observes the connection's state: the current one at once, then each change.</summary>
@@ -245,6 +253,26 @@ public sealed class Connection : IObservable<ConnectionState>
 
         _framesIn.OnCompleted();
         _framesOut.OnCompleted();
+    }
+
+    private void ValidateCall(HandlerId handler, byte[] payload, string? subroute)
+    {
+        if (handler.Value == 0)
+        {
+            throw new ArgumentException("The default HandlerId names no handler.", nameof(handler));
+        }
+
+        var limit = _grid.Options.MaxMessageSize - Protocol.ProtocolConstants.MaxSubrouteBytes - 64;
+        if (payload.Length > limit)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"A payload of {payload.Length} bytes is larger than the {limit} bytes MaxMessageSize allows."), nameof(payload));
+        }
+
+        if (subroute is not null && (subroute.Length == 0 || Encoding.UTF8.GetByteCount(subroute) > Protocol.ProtocolConstants.MaxSubrouteBytes))
+        {
+            throw new ArgumentException($"A subroute is 1 to {Protocol.ProtocolConstants.MaxSubrouteBytes} UTF-8 bytes.", nameof(subroute));
+        }
     }
 
     private IObservable<long> OnAttemptFailed(Exception error)

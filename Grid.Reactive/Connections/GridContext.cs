@@ -1,4 +1,6 @@
 using System.Collections.Frozen;
+using System.IO.Hashing;
+using System.Text;
 using System.Reactive.Concurrency;
 using System.Security.Cryptography;
 using Grid.Reactive.Handlers;
@@ -23,7 +25,7 @@ internal sealed class GridContext
 
         // A restarted node must look different to its peers; the seed, when given, keeps simulations replayable.
         InstanceId = options.Reconnect.Seed is { } seed
-            ? (ulong)new Random(HashCode.Combine(seed, StringComparer.Ordinal.GetHashCode(options.Address))).NextInt64()
+            ? (ulong)new Random(StableSeed(seed, options.Address)).NextInt64()
             : BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
     }
 
@@ -44,4 +46,11 @@ internal sealed class GridContext
     public LinkSettings LinkSettings { get; }
 
     public ulong InstanceId { get; set; }
+
+    /// <summary>
+    /// A seed mixed from a number and a text that is the same in every process (string.GetHashCode is randomized
+    /// per process, which would make a simulation unreplayable from its seed).
+    /// </summary>
+    public static int StableSeed(int seed, string text) =>
+        (int)XxHash32.HashToUInt32(Encoding.UTF8.GetBytes(text), seed);
 }

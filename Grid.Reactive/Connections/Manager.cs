@@ -77,6 +77,49 @@ public sealed class Manager : IAsyncDisposable
         return Register(handler, (payload, cancellationToken) => new ValueTask<byte[]>(serve(payload).FirstAsync().ToTask(cancellationToken)), subroute);
     }
 
+    /// <summary>
+    /// Serves streams for <paramref name="handler"/> the Rx way: a function from the caller's initial payload and its
+    /// incoming messages to the messages to send back. The stream ends when the returned observable ends (or errors,
+    /// which the caller sees as a <see cref="RemoteException"/>); the caller cancelling disposes its subscription.
+    /// </summary>
+    /// <param name="handler">The handler id callers use.</param>
+    /// <param name="serve">
+    /// Called once per stream, off the connection's reader. Incoming messages are pushed as the caller sends them;
+    /// credit returns to the caller as each <c>OnNext</c> returns. The returned observable may push ahead of the
+    /// caller's credit by <see cref="StreamHandlerOptions.PushBufferCapacity"/> messages, after which the stream fails
+    /// with <see cref="BackpressureException"/>: a producer that can outrun its caller should use the credit-aware overload.
+    /// Throwing at once refuses the stream.
+    /// </param>
+    /// <param name="options">The windows; defaults when null. <see cref="StreamHandlerOptions.InCapacity"/> 0 makes a push-only stream.</param>
+    /// <param name="subroute">An optional static subroute.</param>
+    /// <returns>Disposing it unregisters the handler; open streams go on.</returns>
+    /// <exception cref="InvalidOperationException">A stream handler is already registered for this id and subroute.</exception>
+    public IDisposable RegisterStream(HandlerId handler, Func<byte[], IObservable<byte[]>, IObservable<byte[]>> serve,
+        StreamHandlerOptions? options = null, string? subroute = null)
+    {
+        ArgumentNullException.ThrowIfNull(serve);
+        return RegisterStream(handler, (stream, cancellationToken) => StreamAdapters.RunObservable(serve, stream, cancellationToken), options, subroute);
+    }
+
+    /// <summary>
+    /// Serves streams for <paramref name="handler"/> with a credit-aware function: it reads the caller's messages
+    /// (pushed or pulled) and awaits <see cref="ServerStream.SendAsync"/>, which completes only when the caller has
+    /// credit, so it never runs ahead of its caller. The stream ends when the task does: normally, or with its
+    /// exception, which the caller sees as a <see cref="RemoteException"/>.
+    /// </summary>
+    /// <param name="handler">The handler id callers use.</param>
+    /// <param name="serve">Called once per stream, off the connection's reader. A task faulted at once refuses the stream.</param>
+    /// <param name="options">The windows; defaults when null.</param>
+    /// <param name="subroute">An optional static subroute.</param>
+    /// <returns>Disposing it unregisters the handler; open streams go on.</returns>
+    /// <exception cref="InvalidOperationException">A stream handler is already registered for this id and subroute.</exception>
+    public IDisposable RegisterStream(HandlerId handler, Func<ServerStream, CancellationToken, Task> serve,
+        StreamHandlerOptions? options = null, string? subroute = null)
+    {
+        ArgumentNullException.ThrowIfNull(serve);
+        return _grid.Handlers.AddStream(handler, subroute, new Handlers.StreamRegistration(serve, options ?? new StreamHandlerOptions()));
+    }
+
     /// <summary>Starts listening at <see cref="Address"/> and dialing the remotes this node dials.</summary>
     /// <param name="cancellationToken">Cancels starting the listener.</param>
     /// <returns>Completes once the node accepts links.</returns>
@@ -128,7 +171,7 @@ public sealed class Manager : IAsyncDisposable
         {
             if (connection.CurrentSession is { } session)
             {
-                pending += session.PendingOutgoing + session.PendingIncoming;
+                pending += session.PendingOutgoing + session.PendingIncoming + session.PendingStreams;
             }
         }
 
@@ -168,6 +211,11 @@ public sealed class Manager : IAsyncDisposable
             || options.HandshakeTimeout <= TimeSpan.Zero || options.MaxClockSkew < TimeSpan.Zero)
         {
             throw new ArgumentException("ManagerOptions timeouts and intervals must be positive.", nameof(options));
+        }
+
+        if (options.StreamPingInterval <= TimeSpan.Zero || options.StreamTimeout < options.StreamPingInterval)
+        {
+            throw new ArgumentException("ManagerOptions needs 0 < StreamPingInterval <= StreamTimeout.", nameof(options));
         }
 
         if (options.PingTimeout < options.PingInterval)

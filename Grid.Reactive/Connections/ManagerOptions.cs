@@ -37,6 +37,15 @@ public sealed record ManagerOptions
     /// <summary>A connection with no pong for this long is declared dead and closed. Default 20 seconds.</summary>
     public TimeSpan PingTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>How often the caller of a stream pings it, and the server side checks it is still pinged. Default 15 seconds.</summary>
+    public TimeSpan StreamPingInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// A stream whose peer has been silent this long (no pong for the caller, no ping for the handler) is ended with
+    /// a clear error on both sides, even while its connection lives. Default 60 seconds.
+    /// </summary>
+    public TimeSpan StreamTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Longest a dial plus handshake may take before the attempt counts as failed. Default 10 seconds.</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -4,6 +4,7 @@ using System.Reactive.Disposables;
 using System.Reactive.Subjects;
 using System.Text;
 using Grid.Reactive.Muxing;
+using Grid.Reactive.Muxing.Streams;
 using Grid.Reactive.Protocol;
 using Grid.Reactive.Transport;
 using Microsoft.Extensions.Logging;
@@ -48,7 +49,11 @@ internal sealed class Session : ILinkHandler
         RemoteAddress = remote;
         IsDialer = remote is not null;
         _out = new OutboundQueue(link, grid.Options.Checksums, grid.Options.MaxMergedMessageSize, grid.Options.MaxMergedFrames);
+        Streams = new StreamMux(this, grid);
     }
+
+    /// <summary>The streams open on this session, both ways.</summary>
+    public StreamMux Streams { get; }
 
     /// <summary>The peer's address: known up front when dialing, learned from the handshake when accepting.</summary>
     public string? RemoteAddress { get; private set; }
@@ -64,6 +69,8 @@ internal sealed class Session : ILinkHandler
     public int PendingOutgoing => _outgoing.Count;
 
     public int PendingIncoming => _incoming.Count;
+
+    public int PendingStreams => Streams.Count;
 
     public string Describe => $"{_grid.Address} <-> {RemoteAddress ?? "?"} ({_link.Description})";
 
@@ -106,12 +113,15 @@ internal sealed class Session : ILinkHandler
             return false;
         }
 
-        request.MuxId = (ulong)Interlocked.Increment(ref _nextMuxId);
+        request.MuxId = NextMuxId();
         _outgoing[request.MuxId] = request;
 
         // Close sets the state before it sweeps the table: a call added after the sweep sees it here.
         return IsOpen || !_outgoing.TryRemove(new KeyValuePair<ulong, OutgoingRequest>(request.MuxId, request));
     }
+
+    /// <summary>A fresh id for a call or stream this node starts.</summary>
+    public ulong NextMuxId() => (ulong)Interlocked.Increment(ref _nextMuxId);
 
     /// <summary>Takes a call out of the table; true for the one caller that may end it.</summary>
     public bool TryRemove(OutgoingRequest request) =>
@@ -147,6 +157,8 @@ internal sealed class Session : ILinkHandler
                 pair.Value.Cancel();
             }
         }
+
+        Streams.CloseAll(lost);
 
         _owner.OnClosed(this, reason);
     }
@@ -186,6 +198,13 @@ internal sealed class Session : ILinkHandler
         {
             _grid.Logger.LogWarning("Protocol error from {Remote} on {Link}: {Reason}", RemoteAddress ?? "?", _link.Description, ex.Message);
             Close(ex);
+        }
+#pragma warning disable CA1031 // Nothing may escape into the link's reader: the session ends with the cause instead.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _grid.Logger.LogError(ex, "Failure handling a message from {Remote} on {Link}", RemoteAddress ?? "?", _link.Description);
+            Close(new GridException($"Handling a message from '{RemoteAddress ?? "?"}' failed: {ex.Message}", ex));
         }
     }
 
@@ -269,6 +288,11 @@ internal sealed class Session : ILinkHandler
             self.OnPingTick();
             return self;
         }));
+        _timers.Add(_grid.Scheduler.SchedulePeriodic(this, _grid.Options.StreamPingInterval, static self =>
+        {
+            self.Streams.Sweep();
+            return self;
+        }));
         _grid.Logger.LogInformation("Connected {Local} <-> {Remote} ({Link})", _grid.Address, RemoteAddress, _link.Description);
         _owner.OnOpened(this);
     }
@@ -310,15 +334,20 @@ internal sealed class Session : ILinkHandler
                 }
 
                 break;
+            case Op.Ping when frame.MuxId != 0:
+                Streams.OnPing(frame);
+                break;
             case Op.Ping:
-                Send(new Frame(Op.Pong, frame.MuxId));
+                Send(new Frame(Op.Pong));
+                break;
+            case Op.Pong when frame.MuxId != 0:
+                Streams.OnPong(frame);
                 break;
             case Op.Pong:
                 Interlocked.Exchange(ref _lastPongTicks, _grid.Scheduler.Now.UtcTicks);
                 break;
-            case Op.StreamConnect:
-                Send(new Frame(Op.StreamConnectError, frame.MuxId, flags: FrameFlags.Error,
-                    payload: Encoding.UTF8.GetBytes($"'{_grid.Address}' does not serve streams yet.")));
+            case >= Op.StreamConnect and <= Op.StreamCloseToClient:
+                Streams.Handle(frame);
                 break;
             case Op.Disconnect:
                 var why = frame.Payload.IsEmpty ? "shutting down" : Encoding.UTF8.GetString(frame.Payload.Span);

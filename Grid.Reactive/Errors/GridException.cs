@@ -120,3 +120,24 @@ public sealed class HandshakeRejectedException : GridException
     /// <summary>Creates the exception.</summary>
     public HandshakeRejectedException() { }
 }
+
+/// <summary>
+/// A push producer (<see cref="ClientStream.OnNext"/>, or a stream handler's outgoing observable) ran further
+/// ahead of the receiver's credit than the stream's push buffer allows. The stream is cancelled on both sides.
+/// Producers that can outrun their consumer should await <see cref="ClientStream.SendAsync"/> (or
+/// <see cref="ServerStream.SendAsync"/>), or watch the <c>Credit</c> observable, instead of pushing.
+/// </summary>
+public sealed class BackpressureException : GridException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">How far the producer ran ahead.</param>
+    public BackpressureException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a cause.</summary>
+    /// <param name="message">How far the producer ran ahead.</param>
+    /// <param name="innerException">The cause.</param>
+    public BackpressureException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <summary>Creates the exception.</summary>
+    public BackpressureException() { }
+}

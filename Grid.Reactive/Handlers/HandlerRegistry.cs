@@ -10,6 +10,7 @@ internal sealed class HandlerRegistry
 {
     private readonly Lock _writeGate = new();
     private Dictionary<HandlerKey, RequestHandler> _single = [];
+    private Dictionary<HandlerKey, StreamRegistration> _streams = [];
 
     public IDisposable AddSingle(HandlerId id, string? subroute, RequestHandler handler)
     {
@@ -28,6 +29,38 @@ internal sealed class HandlerRegistry
 
         return Disposable.Create(() => Remove(key, handler));
     }
+
+    public IDisposable AddStream(HandlerId id, string? subroute, StreamRegistration registration)
+    {
+        ValidateSubroute(subroute);
+        registration.Options.Validate();
+        var key = new HandlerKey(id.Value, subroute);
+        lock (_writeGate)
+        {
+            if (_streams.ContainsKey(key))
+            {
+                throw new InvalidOperationException($"A stream handler is already registered for {Describe(id.Value, subroute)}.");
+            }
+
+            _streams = new Dictionary<HandlerKey, StreamRegistration>(_streams) { [key] = registration };
+        }
+
+        return Disposable.Create(() =>
+        {
+            lock (_writeGate)
+            {
+                if (_streams.TryGetValue(key, out var current) && ReferenceEquals(current, registration))
+                {
+                    var next = new Dictionary<HandlerKey, StreamRegistration>(_streams);
+                    next.Remove(key);
+                    _streams = next;
+                }
+            }
+        });
+    }
+
+    public bool TryGetStream(ushort id, string? subroute, out StreamRegistration registration) =>
+        Volatile.Read(ref _streams).TryGetValue(new HandlerKey(id, subroute), out registration!);
 
     public bool TryGetSingle(ushort id, string? subroute, out RequestHandler handler) =>
         Volatile.Read(ref _single).TryGetValue(new HandlerKey(id, subroute), out handler!);
@@ -58,3 +91,6 @@ internal sealed class HandlerRegistry
 
     private readonly record struct HandlerKey(ushort Id, string? Subroute);
 }
+
+/// <summary>A registered stream handler: the credit-aware shape every handler shape is adapted to, and its windows.</summary>
+internal sealed record StreamRegistration(Func<ServerStream, CancellationToken, Task> Serve, StreamHandlerOptions Options);

@@ -8,16 +8,311 @@ namespace Grid.Reactive;
 /// on <see cref="Scheduler"/> (under a <c>TestScheduler</c>, in virtual time and in a deterministic order), with hooks
 /// to add latency, cut and heal links, and hold or drop messages.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Addresses are the managers' address strings, compared ordinally. Every hook is thread-safe. The per-direction hooks
+/// (<see cref="SetLatency"/>, <see cref="Hold"/>, <see cref="DropNext"/>) apply to every link, current or future, from
+/// one address to the other.
+/// </para>
+/// <para>
+/// A writer pass runs on the scheduler after the endpoint's owner asks for a flush; each message it writes is copied
+/// and becomes due at the peer at the scheduler's time of the pass plus the direction's latency. Messages are delivered
+/// to the peer's handler on the scheduler, one at a time and in the order sent, never before the handler is started.
+/// The acceptor's endpoint is handed to the listener's callback inline, on the dialing thread, before
+/// <c>DialAsync</c> returns. Closing an endpoint ends the pair: its own handler's <c>OnClosed</c> runs on the scheduler,
+/// and the peer's runs after the messages already in flight to it, like a TCP FIN (with null for an orderly close, or a
+/// <see cref="DisconnectedException"/> carrying the reason's message).
+/// </para>
+/// <para>
+/// The scheduler must run scheduled work later, never inline inside <c>Schedule</c> (so not <c>ImmediateScheduler</c>).
+/// </para>
+/// </remarks>
 public sealed class InMemoryNetwork : GridTransport
 {
+    private readonly Dictionary<string, InMemoryListener> _listeners = new(StringComparer.Ordinal);
+    private readonly Dictionary<InMemoryRoute, TimeSpan> _latencies = [];
+    private readonly Dictionary<InMemoryRoute, int> _drops = [];
+    private readonly Dictionary<InMemoryRoute, Func<byte[], byte[]>> _corruptions = [];
+    private readonly HashSet<InMemoryRoute> _held = [];
+    private readonly HashSet<InMemoryRoute> _cuts = [];
+    // A list, not a set: cuts and releases walk it, and their scheduling order must not depend on hash codes.
+    private readonly List<InMemoryEndpoint> _open = [];
+    private readonly HashSet<InMemoryEndpoint> _live = [];
+    private TimeSpan _defaultLatency;
+
     /// <summary>Creates a network whose deliveries run on <paramref name="scheduler"/>.</summary>
     /// <param name="scheduler">Runs every delivery; use the managers' scheduler.</param>
-    public InMemoryNetwork(IScheduler scheduler) => throw new NotImplementedException();
+    public InMemoryNetwork(IScheduler scheduler)
+    {
+        ArgumentNullException.ThrowIfNull(scheduler);
+        Scheduler = scheduler;
+    }
 
     /// <summary>The scheduler deliveries run on.</summary>
-    public IScheduler Scheduler => throw new NotImplementedException();
+    public IScheduler Scheduler { get; }
 
-    internal override ValueTask<IAsyncDisposable> ListenAsync(string localAddress, LinkSettings settings, Action<ILink> onAccepted, CancellationToken cancellationToken) => throw new NotImplementedException();
+    /// <summary>Latency of every direction without its own <see cref="SetLatency"/>. Default zero. Applies to messages sent afterwards.</summary>
+    public TimeSpan DefaultLatency
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _defaultLatency;
+            }
+        }
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            lock (Gate)
+            {
+                _defaultLatency = value;
+            }
+        }
+    }
 
-    internal override ValueTask<ILink> DialAsync(string localAddress, string remoteAddress, LinkSettings settings, CancellationToken cancellationToken) => throw new NotImplementedException();
+    /// <summary>Links that neither side has closed yet.</summary>
+    public int LiveLinkCount
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _live.Count;
+            }
+        }
+    }
+
+    /// <summary>The lock guarding the network and all its endpoints.</summary>
+    internal Lock Gate { get; } = new();
+
+    /// <summary>
+    /// Sets the latency of messages (and close notices) sent from <paramref name="from"/> to <paramref name="to"/>
+    /// afterwards. Order is kept per direction: a message never overtakes one sent before it.
+    /// </summary>
+    /// <param name="from">Address of the sender.</param>
+    /// <param name="to">Address of the receiver.</param>
+    /// <param name="latency">Delay between the writer pass and the delivery; zero or more.</param>
+    public void SetLatency(string from, string to, TimeSpan latency)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(latency, TimeSpan.Zero);
+        lock (Gate)
+        {
+            _latencies[Route(from, to)] = latency;
+        }
+    }
+
+    /// <summary>
+    /// Cuts every link between <paramref name="a"/> and <paramref name="b"/>: both ends are closed at once, dropping
+    /// what was in flight, and their handlers get <c>OnClosed</c> with a <see cref="DisconnectedException"/> (on the
+    /// scheduler). Dials between the two fail until <see cref="Heal"/>.
+    /// </summary>
+    /// <param name="a">One address.</param>
+    /// <param name="b">The other address.</param>
+    public void Cut(string a, string b)
+    {
+        var route = Route(a, b);
+        lock (Gate)
+        {
+            _cuts.Add(route.Undirected);
+            foreach (var endpoint in _open.Where(e => new InMemoryRoute(e.Local, e.Remote).Joins(a, b)).ToList())
+            {
+                endpoint.AbortLocked(new DisconnectedException($"link {a}<->{b} cut"));
+            }
+        }
+    }
+
+    /// <summary>Allows dials between <paramref name="a"/> and <paramref name="b"/> again after <see cref="Cut"/>.</summary>
+    /// <param name="a">One address.</param>
+    /// <param name="b">The other address.</param>
+    public void Heal(string a, string b)
+    {
+        var route = Route(a, b);
+        lock (Gate)
+        {
+            _cuts.Remove(route.Undirected);
+        }
+    }
+
+    /// <summary>
+    /// Holds deliveries from <paramref name="from"/> to <paramref name="to"/>: messages and close notices in that
+    /// direction wait, in order, until <see cref="Release"/>. Sending is not affected.
+    /// </summary>
+    /// <param name="from">Address of the sender.</param>
+    /// <param name="to">Address of the receiver.</param>
+    public void Hold(string from, string to)
+    {
+        var route = Route(from, to);
+        lock (Gate)
+        {
+            _held.Add(route);
+        }
+    }
+
+    /// <summary>
+    /// Ends a <see cref="Hold"/>: the waiting messages are delivered on the scheduler, in order (those already due at
+    /// once, the others at their due time).
+    /// </summary>
+    /// <param name="from">Address of the sender.</param>
+    /// <param name="to">Address of the receiver.</param>
+    public void Release(string from, string to)
+    {
+        var route = Route(from, to);
+        lock (Gate)
+        {
+            if (!_held.Remove(route))
+            {
+                return;
+            }
+
+            foreach (var endpoint in _open.Where(e => e.Remote == from && e.Local == to).ToList())
+            {
+                endpoint.RequestDrainLocked(Scheduler.Now);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Silently drops the next <paramref name="count"/> messages sent from <paramref name="from"/> to
+    /// <paramref name="to"/> (replacing any count still pending; zero cancels). Close notices are never dropped.
+    /// </summary>
+    /// <param name="from">Address of the sender.</param>
+    /// <param name="to">Address of the receiver.</param>
+    /// <param name="count">How many messages to drop; zero or more.</param>
+    public void DropNext(string from, string to, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var route = Route(from, to);
+        lock (Gate)
+        {
+            _drops[route] = count;
+        }
+    }
+
+    /// <summary>
+    /// Replaces the next message sent from <paramref name="from"/> to <paramref name="to"/> with what
+    /// <paramref name="corrupt"/> makes of it (a copy; truncate it, flip bits, write garbage), to test how a node
+    /// treats malformed input on a live connection. Replaces any corruption still pending on that route.
+    /// </summary>
+    /// <param name="from">Address of the sender.</param>
+    /// <param name="to">Address of the receiver.</param>
+    /// <param name="corrupt">Turns the message into the bytes to deliver instead.</param>
+    public void CorruptNext(string from, string to, Func<byte[], byte[]> corrupt)
+    {
+        ArgumentNullException.ThrowIfNull(corrupt);
+        var route = Route(from, to);
+        lock (Gate)
+        {
+            _corruptions[route] = corrupt;
+        }
+    }
+
+    internal override ValueTask<IAsyncDisposable> ListenAsync(string localAddress, LinkSettings settings, Action<ILink> onAccepted, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(localAddress);
+        ArgumentNullException.ThrowIfNull(onAccepted);
+        cancellationToken.ThrowIfCancellationRequested();
+        var listener = new InMemoryListener(this, localAddress, onAccepted);
+        lock (Gate)
+        {
+            if (!_listeners.TryAdd(localAddress, listener))
+            {
+                throw new InvalidOperationException($"A node already listens at {localAddress}.");
+            }
+        }
+
+        return ValueTask.FromResult<IAsyncDisposable>(listener);
+    }
+
+    internal override ValueTask<ILink> DialAsync(string localAddress, string remoteAddress, LinkSettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(localAddress);
+        ArgumentException.ThrowIfNullOrEmpty(remoteAddress);
+        cancellationToken.ThrowIfCancellationRequested();
+        InMemoryEndpoint dialer;
+        InMemoryEndpoint acceptor;
+        Action<ILink> onAccepted;
+        lock (Gate)
+        {
+            if (_cuts.Contains(new InMemoryRoute(localAddress, remoteAddress).Undirected))
+            {
+                throw new IOException($"Cannot dial {remoteAddress} from {localAddress}: link {localAddress}<->{remoteAddress} is cut.");
+            }
+
+            if (!_listeners.TryGetValue(remoteAddress, out var listener))
+            {
+                throw new IOException($"Cannot dial {remoteAddress} from {localAddress}: no node listens at {remoteAddress}.");
+            }
+
+            dialer = new InMemoryEndpoint(this, localAddress, remoteAddress, isDialer: true);
+            acceptor = new InMemoryEndpoint(this, remoteAddress, localAddress, isDialer: false);
+            dialer.Peer = acceptor;
+            acceptor.Peer = dialer;
+            _open.Add(dialer);
+            _open.Add(acceptor);
+            _live.Add(dialer);
+            onAccepted = listener.OnAccepted;
+        }
+
+        try
+        {
+            onAccepted(acceptor);
+        }
+#pragma warning disable CA1031 // The acceptor's failure is the link's end, which the dialer then sees; the dial itself worked.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            acceptor.Close(ex);
+        }
+
+        return ValueTask.FromResult<ILink>(dialer);
+    }
+
+    /// <summary>Unregisters <paramref name="listener"/>'s address if it is still the one registered there.</summary>
+    internal void Unlisten(InMemoryListener listener)
+    {
+        lock (Gate)
+        {
+            if (_listeners.TryGetValue(listener.Address, out var current) && current == listener)
+            {
+                _listeners.Remove(listener.Address);
+            }
+        }
+    }
+
+    /// <summary>An endpoint was closed: it leaves the open set, and its pair stops counting as live.</summary>
+    internal void EndpointClosedLocked(InMemoryEndpoint endpoint)
+    {
+        _open.Remove(endpoint);
+        _live.Remove(endpoint.IsDialer ? endpoint : endpoint.Peer);
+    }
+
+    internal TimeSpan LatencyLocked(string from, string to) =>
+        _latencies.TryGetValue(new InMemoryRoute(from, to), out var latency) ? latency : _defaultLatency;
+
+    internal bool IsHeldLocked(string from, string to) => _held.Contains(new InMemoryRoute(from, to));
+
+    /// <summary>True when the next message from <paramref name="from"/> to <paramref name="to"/> must be dropped (and counts it).</summary>
+    internal bool TryDropLocked(string from, string to)
+    {
+        var route = new InMemoryRoute(from, to);
+        if (!_drops.TryGetValue(route, out var remaining) || remaining == 0)
+        {
+            return false;
+        }
+
+        _drops[route] = remaining - 1;
+        return true;
+    }
+
+    /// <summary>The message to deliver from <paramref name="from"/> to <paramref name="to"/>, corrupted if a corruption is pending.</summary>
+    internal byte[] CorruptLocked(string from, string to, byte[] message) =>
+        _corruptions.Remove(new InMemoryRoute(from, to), out var corrupt) ? corrupt((byte[])message.Clone()) : message;
+
+    private static InMemoryRoute Route(string from, string to)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(from);
+        ArgumentException.ThrowIfNullOrEmpty(to);
+        return new InMemoryRoute(from, to);
+    }
 }

@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+using System.Net.WebSockets;
 using Grid.Reactive.Transport;
 
 namespace Grid.Reactive;
@@ -6,20 +8,70 @@ namespace Grid.Reactive;
 /// The real transport: each manager accepts grid links on Kestrel at its own address and <see cref="WebSocketTransportOptions.Path"/>,
 /// and dials with <see cref="System.Net.WebSockets.ClientWebSocket"/>. Queued frames are written as merged messages.
 /// </summary>
+/// <remarks>
+/// Addresses are <c>host:port</c> (or <c>ws://host:port</c>). Listening binds <c>http://host:port</c>; dialing connects
+/// to <c>ws://host:port</c> plus the path, directly (no HTTP proxy) and without WebSocket keep-alive pings, since the
+/// grid pings on its own. Each transport message is one binary WebSocket message.
+/// </remarks>
 public sealed class WebSocketTransport : GridTransport
 {
+    private readonly WebSocketTransportOptions _options;
+
     /// <summary>Creates the transport.</summary>
     /// <param name="options">Transport options; defaults when null.</param>
-    public WebSocketTransport(WebSocketTransportOptions? options = null) => throw new NotImplementedException();
+    public WebSocketTransport(WebSocketTransportOptions? options = null)
+    {
+        _options = options ?? new WebSocketTransportOptions();
+        if (string.IsNullOrEmpty(_options.Path) || _options.Path[0] != '/')
+        {
+            throw new ArgumentException($"The path '{_options.Path}' must start with '/'.", nameof(options));
+        }
 
-    internal override ValueTask<IAsyncDisposable> ListenAsync(string localAddress, LinkSettings settings, Action<ILink> onAccepted, CancellationToken cancellationToken) => throw new NotImplementedException();
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.ReceiveBufferSize, 256, nameof(options));
+    }
 
-    internal override ValueTask<ILink> DialAsync(string localAddress, string remoteAddress, LinkSettings settings, CancellationToken cancellationToken) => throw new NotImplementedException();
-}
+    internal override async ValueTask<IAsyncDisposable> ListenAsync(string localAddress, LinkSettings settings, Action<ILink> onAccepted, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(onAccepted);
+        var address = WebSocketAddress.Parse(localAddress);
+        return await WebSocketListener.StartAsync(address, _options, settings, onAccepted, cancellationToken).ConfigureAwait(false);
+    }
 
-/// <summary>Options of <see cref="WebSocketTransport"/>.</summary>
-public sealed class WebSocketTransportOptions
-{
-    /// <summary>The HTTP path grid links use on every node. Default <c>/grid/v1</c>.</summary>
-    public string Path { get; init; } = "/grid/v1";
+    internal override async ValueTask<ILink> DialAsync(string localAddress, string remoteAddress, LinkSettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var uri = WebSocketAddress.Parse(remoteAddress).WebSocketUri(_options.Path);
+        var socket = new ClientWebSocket();
+        try
+        {
+            socket.Options.KeepAliveInterval = TimeSpan.Zero;
+            socket.Options.Proxy = null;
+            await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            socket.Dispose();
+            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            var message = $"Cannot dial {remoteAddress} ({uri}): {ex.Message}"
+                + (ex.InnerException is { } inner ? $" ({inner.Message})" : string.Empty);
+            if (ex is WebSocketException webSocketError)
+            {
+                throw new WebSocketException(webSocketError.WebSocketErrorCode, message, ex);
+            }
+
+            if (ex is IOException or SocketException or HttpRequestException)
+            {
+                throw new IOException(message, ex);
+            }
+
+            throw;
+        }
+
+        return new WebSocketLink(socket, settings.MaxMessageSize, _options.ReceiveBufferSize, $"ws {localAddress} -> {remoteAddress}");
+    }
 }

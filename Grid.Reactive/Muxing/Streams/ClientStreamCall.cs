@@ -1,0 +1,202 @@
+using System.Globalization;
+using System.Reactive.Disposables;
+using System.Text;
+using Grid.Reactive.Connections;
+
+namespace Grid.Reactive.Muxing.Streams;
+
+/// <summary>
+/// The caller's side of one open stream: the sink of a <see cref="ClientStream"/>'s subscription. It is in the
+/// session's stream table from the open until exactly one of these ends it: the remote's close, a refusal, the
+/// deadline, a missed pong, the caller's cancel, or the session closing. Removal from the table decides which.
+/// </summary>
+internal sealed class ClientStreamCall : IDisposable, IStreamOutput
+{
+    private readonly Session _session;
+    private readonly IObserver<byte[]> _observer;
+    private readonly CreditWindow _window;
+    private readonly HandlerId _handler;
+    private readonly TimeSpan? _timeout;
+    private TimerSlot _deadline;
+    private volatile StreamInbox? _inbox;
+    private IDisposable? _delivery;
+    private long _lastPongTicks;
+
+    public ClientStreamCall(Session session, IObserver<byte[]> observer, CreditWindow window, HandlerId handler, TimeSpan? timeout)
+    {
+        _session = session;
+        _observer = observer;
+        _window = window;
+        _handler = handler;
+        _timeout = timeout;
+    }
+
+    public ulong MuxId { get; set; }
+
+    /// <summary>True once the handler said it takes no input.</summary>
+    public bool TakesNoInput { get; private set; }
+
+    public long LastPongTicks => Interlocked.Read(ref _lastPongTicks);
+
+    public void Open(byte[] payload, string? subroute)
+    {
+        if (!_session.Streams.TryRegister(this))
+        {
+            Deliver(new DisconnectedException($"Not connected to '{_session.RemoteAddress}'."));
+            return;
+        }
+
+        Interlocked.Exchange(ref _lastPongTicks, _session.Scheduler.Now.UtcTicks);
+        uint deadlineMs = 0;
+        if (_timeout is { } timeout)
+        {
+            deadlineMs = (uint)Math.Clamp(Math.Ceiling(timeout.TotalMilliseconds), 1, uint.MaxValue);
+            _deadline.Set(_session.Scheduler.Schedule(this, timeout, static (_, self) =>
+            {
+                self.End(new DeadlineExceededException(string.Create(CultureInfo.InvariantCulture,
+                    $"The stream to handler {self._handler} on '{self._session.RemoteAddress}' passed its {self._timeout!.Value.TotalMilliseconds} ms deadline.")), notifyRemote: true);
+                return Disposable.Empty;
+            }));
+        }
+
+        _session.Send(new Frame(Op.StreamConnect, MuxId, deadlineMs: deadlineMs, handlerId: _handler.Value,
+            flags: payload.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: payload, subroute: subroute));
+    }
+
+    /// <summary>A frame for this stream arrived (reader context).</summary>
+    public void Handle(in Frame frame)
+    {
+        switch (frame.Op)
+        {
+            case Op.StreamAck:
+                OnAck(frame);
+                break;
+            case Op.StreamConnectError:
+                End(StreamErrors.FromErrorFrame(frame), notifyRemote: false);
+                break;
+            case Op.StreamMessageToClient:
+                var violation = _inbox?.Accept(frame.Seq, frame.Payload.IsEmpty ? [] : frame.Payload.ToArray()) ?? "a message arrived before the stream was accepted";
+                if (violation is not null)
+                {
+                    End(new ProtocolException($"Stream {MuxId} from '{_session.RemoteAddress}': {violation}."), notifyRemote: true);
+                }
+
+                break;
+            case Op.StreamCreditToClient:
+                _window.Grant((int)Math.Min(frame.Seq, int.MaxValue));
+                break;
+            case Op.StreamCloseToClient:
+                if (_session.Streams.TryRemove(this))
+                {
+                    _deadline.Cancel();
+                    var error = (frame.Flags & FrameFlags.Eof) != 0 ? null
+                        : (frame.Flags & FrameFlags.Error) != 0 ? StreamErrors.FromErrorFrame(frame)
+                        : new RemoteException($"Handler {_handler} on '{_session.RemoteAddress}' cancelled the stream.");
+                    _window.Close(error ?? new InvalidOperationException("The remote handler has ended the stream."));
+                    if (_inbox is null)
+                    {
+                        Deliver(error ?? new ProtocolException("The stream was closed before it was accepted."));
+                    }
+                    else
+                    {
+                        _inbox.Finish(error);
+                    }
+                }
+
+                break;
+        }
+    }
+
+    public void OnPong(in Frame pong)
+    {
+        if ((pong.Flags & FrameFlags.Error) != 0)
+        {
+            End(new RemoteException($"'{_session.RemoteAddress}' no longer knows stream {MuxId} of handler {_handler}."), notifyRemote: false);
+            return;
+        }
+
+        Interlocked.Exchange(ref _lastPongTicks, _session.Scheduler.Now.UtcTicks);
+    }
+
+    /// <summary>Ends the stream from this side (caller error, deadline, missed pongs, session loss); idempotent.</summary>
+    public void End(Exception error, bool notifyRemote)
+    {
+        if (!_session.Streams.TryRemove(this))
+        {
+            return;
+        }
+
+        _deadline.Cancel();
+        if (notifyRemote)
+        {
+            var flags = error is OperationCanceledException ? FrameFlags.None : FrameFlags.Error;
+            _session.Send(new Frame(Op.StreamCloseToServer, MuxId, flags: flags,
+                payload: flags == FrameFlags.None ? default : Encoding.UTF8.GetBytes(error.Message)));
+        }
+
+        _window.Close(error);
+        if (_inbox is null)
+        {
+            Deliver(error);
+        }
+        else
+        {
+            _inbox.Abort(error);
+        }
+    }
+
+    /// <summary>The caller's <c>OnError</c>: cancel with its error, which the observable side also reports.</summary>
+    public void Cancel(Exception error) => End(error, notifyRemote: true);
+
+    /// <summary>Disposing the subscription: cancel on both sides, with no further notification here.</summary>
+    public void Dispose()
+    {
+        _delivery?.Dispose();
+        if (_session.Streams.TryRemove(this))
+        {
+            _deadline.Cancel();
+            _session.Send(new Frame(Op.StreamCloseToServer, MuxId));
+            _window.Close(new ObjectDisposedException(nameof(ClientStream), "The stream was cancelled by its subscriber."));
+            _inbox?.Abort(new OperationCanceledException("The stream was cancelled by its subscriber."));
+        }
+    }
+
+    void IStreamOutput.SendMessage(uint seq, byte[] payload) =>
+        _session.Send(new Frame(Op.StreamMessageToServer, MuxId, seq, flags: payload.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: payload));
+
+    void IStreamOutput.SendEnd(Exception? error) =>
+        _session.Send(new Frame(Op.StreamCloseToServer, MuxId, flags: FrameFlags.Eof));
+
+    private void OnAck(in Frame ack)
+    {
+        if (_inbox is not null || !StreamErrors.TryReadWindows(ack.Payload, out var inCapacity, out var outCapacity))
+        {
+            End(new ProtocolException($"Stream {MuxId} from '{_session.RemoteAddress}': a second or malformed accept."), notifyRemote: true);
+            return;
+        }
+
+        var inbox = new StreamInbox(_session.Dispatcher, outCapacity,
+            grant: count =>
+            {
+                if (_session.Streams.Contains(this))
+                {
+                    _session.Send(new Frame(Op.StreamCreditToServer, MuxId, (uint)count));
+                }
+            },
+            consumerFailed: error => End(error, notifyRemote: true));
+        _inbox = inbox;
+        _delivery = inbox.Subscribe(_observer);
+        if (inCapacity == 0)
+        {
+            TakesNoInput = true;
+            _window.Close(new InvalidOperationException($"Handler {_handler} takes no input."));
+        }
+        else
+        {
+            _window.Attach(this, inCapacity);
+        }
+    }
+
+    private void Deliver(Exception error) =>
+        _session.Dispatcher.Dispatch(static state => state.Observer.OnError(state.Error), (Observer: _observer, Error: error));
+}

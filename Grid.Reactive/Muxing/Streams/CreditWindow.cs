@@ -1,0 +1,265 @@
+using System.Reactive.Linq;
+using System.Reactive.Subjects;
+
+namespace Grid.Reactive.Muxing.Streams;
+
+/// <summary>Where a <see cref="CreditWindow"/> sends: the stream's frames for one direction.</summary>
+internal interface IStreamOutput
+{
+    /// <summary>Sends message number <paramref name="seq"/> (from 1) of this direction.</summary>
+    void SendMessage(uint seq, byte[] payload);
+
+    /// <summary>Ends this direction, after every message: normally, or with <paramref name="error"/>.</summary>
+    void SendEnd(Exception? error);
+}
+
+/// <summary>
+/// The sending half of one stream direction: never lets more messages onto the wire than the receiver has granted.
+/// Messages beyond the credit wait in order: pushed ones up to a fixed bound (past it the push is refused and the
+/// caller fails the stream), awaited ones each held by their awaiting sender, so nothing grows without bound.
+/// </summary>
+/// <remarks>
+/// One short lock per stream orders sends, grants and the end; it is never held while user code runs, except for
+/// the observers of <see cref="Credit"/>, which must not block.
+/// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Close and the end complete the subject; it holds no unmanaged resource.")]
+internal sealed class CreditWindow
+{
+    private readonly Lock _gate = new();
+    private readonly Queue<Pending> _queue = new();
+    private readonly Subject<int> _creditChanges = new();
+    private readonly int _pushLimit;
+    private IStreamOutput? _output;
+    private int _credit;
+    private int _queuedPushes;
+    private uint _seq;
+    private bool _ending;
+    private Exception? _endError;
+    private Exception? _closed;
+
+    public CreditWindow(int pushLimit)
+    {
+        _pushLimit = pushLimit;
+    }
+
+    public enum PushResult
+    {
+        Sent,
+        Queued,
+        Overflow,
+        Closed,
+    }
+
+    /// <summary>Messages sent so far in this direction.</summary>
+    public uint Sent
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _seq;
+            }
+        }
+    }
+
+    /// <summary>The credit left: the current value at once, then every change. Observers must not block.</summary>
+    public IObservable<int> Credit => Observable.Create<int>(observer =>
+    {
+        lock (_gate)
+        {
+            observer.OnNext(_credit);
+            return _creditChanges.Subscribe(observer);
+        }
+    });
+
+    /// <summary>Starts sending: <paramref name="credit"/> is the receiver's initial window.</summary>
+    public void Attach(IStreamOutput output, int credit)
+    {
+        lock (_gate)
+        {
+            if (_closed is not null)
+            {
+                return;
+            }
+
+            _output = output;
+            _credit = credit;
+            Drain();
+        }
+    }
+
+    public PushResult Push(byte[] message)
+    {
+        lock (_gate)
+        {
+            if (_closed is not null || _ending)
+            {
+                return PushResult.Closed;
+            }
+
+            if (_output is not null && _queue.Count == 0 && _credit > 0)
+            {
+                SendNext(message);
+                return PushResult.Sent;
+            }
+
+            if (_queuedPushes >= _pushLimit)
+            {
+                return PushResult.Overflow;
+            }
+
+            _queue.Enqueue(new Pending(message, null));
+            _queuedPushes++;
+            return PushResult.Queued;
+        }
+    }
+
+    public ValueTask SendAsync(byte[] message, CancellationToken cancellationToken)
+    {
+        Pending pending;
+        lock (_gate)
+        {
+            if (_closed is not null)
+            {
+                return ValueTask.FromException(_closed);
+            }
+
+            if (_ending)
+            {
+                return ValueTask.FromException(new InvalidOperationException("This direction of the stream has already ended."));
+            }
+
+            if (_output is not null && _queue.Count == 0 && _credit > 0)
+            {
+                SendNext(message);
+                return ValueTask.CompletedTask;
+            }
+
+            pending = new Pending(message, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            _queue.Enqueue(pending);
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            // A cancelled send leaves its place in the queue empty; the drain skips it.
+            var registration = cancellationToken.Register(static state =>
+            {
+                var p = (Pending)state!;
+                if (p.Completion!.TrySetCanceled())
+                {
+                    p.Cancelled = true;
+                }
+            }, pending);
+            pending.Completion!.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration, TaskScheduler.Default);
+        }
+
+        return new ValueTask(pending.Completion!.Task);
+    }
+
+    /// <summary>The receiver took <paramref name="count"/> more messages.</summary>
+    public void Grant(int count)
+    {
+        lock (_gate)
+        {
+            if (_closed is not null)
+            {
+                return;
+            }
+
+            _credit += count;
+            Drain();
+            Notify();
+        }
+    }
+
+    /// <summary>Ends this direction once every queued message has gone out.</summary>
+    public void End(Exception? error)
+    {
+        lock (_gate)
+        {
+            if (_closed is not null || _ending)
+            {
+                return;
+            }
+
+            _ending = true;
+            _endError = error;
+            Drain();
+        }
+    }
+
+    /// <summary>Stops the direction at once: queued messages are dropped and waiting senders fail.</summary>
+    public void Close(Exception reason)
+    {
+        Pending[] dropped;
+        lock (_gate)
+        {
+            if (_closed is not null)
+            {
+                return;
+            }
+
+            _closed = reason;
+            dropped = [.. _queue];
+            _queue.Clear();
+            _queuedPushes = 0;
+        }
+
+        foreach (var pending in dropped)
+        {
+            pending.Completion?.TrySetException(reason);
+        }
+
+        _creditChanges.OnCompleted();
+    }
+
+    private void Drain()
+    {
+        while (_output is not null && _credit > 0 && _queue.TryDequeue(out var pending))
+        {
+            if (pending.Completion is null)
+            {
+                _queuedPushes--;
+            }
+            else if (pending.Cancelled || !pending.Completion.TrySetResult())
+            {
+                continue;
+            }
+
+            SendNext(pending.Message);
+        }
+
+        if (_ending && _output is not null && _queue.Count == 0)
+        {
+            _ending = false;
+            _closed = new InvalidOperationException("This direction of the stream has ended.");
+            _output.SendEnd(_endError);
+            _creditChanges.OnCompleted();
+        }
+    }
+
+    private void SendNext(byte[] message)
+    {
+        _credit--;
+        _seq++;
+        _output!.SendMessage(_seq, message);
+        Notify();
+    }
+
+    private void Notify()
+    {
+        if (_creditChanges.HasObservers)
+        {
+            _creditChanges.OnNext(_credit);
+        }
+    }
+
+    private sealed class Pending(byte[] message, TaskCompletionSource? completion)
+    {
+        public byte[] Message { get; } = message;
+
+        public TaskCompletionSource? Completion { get; } = completion;
+
+        public volatile bool Cancelled;
+    }
+}

@@ -1,0 +1,181 @@
+using System.Reactive.Disposables;
+using System.Text;
+using Grid.Reactive.Connections;
+using Grid.Reactive.Handlers;
+
+namespace Grid.Reactive.Muxing.Streams;
+
+/// <summary>
+/// The serving side of one stream: runs the handler off the reader context, accepts the stream (or passes on the
+/// handler's refusal), moves messages through the credit window and inbox, and sends the end. It is in the session's
+/// stream table until exactly one of these ends it: the handler's end, the caller's cancel, the deadline, the caller
+/// no longer pinging, or the session closing.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The source never has a timer or a linked token, so there is nothing to release.")]
+internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
+{
+    private readonly Session _session;
+    private readonly StreamRegistration _registration;
+    private readonly CancellationTokenSource _cancellation = new();
+    private readonly CreditWindow _window;
+    private readonly StreamInbox _inbox;
+    private readonly ServerStream _view;
+    private TimerSlot _deadline;
+    private long _lastPingTicks;
+
+    public ServerStreamCall(Session session, in Frame open, StreamRegistration registration)
+    {
+        _session = session;
+        _registration = registration;
+        MuxId = open.MuxId;
+        _window = new CreditWindow(registration.Options.PushBufferCapacity);
+        _inbox = new StreamInbox(session.Dispatcher, registration.Options.InCapacity,
+            grant: count =>
+            {
+                if (_session.Streams.Contains(this))
+                {
+                    _session.Send(new Frame(Op.StreamCreditToClient, MuxId, (uint)count));
+                }
+            },
+            consumerFailed: error => End(error));
+        _view = new ServerStream(open.Payload.IsEmpty ? [] : open.Payload.ToArray(), session.RemoteAddress ?? "?", _window, _inbox, _cancellation.Token);
+        Touch();
+    }
+
+    public ulong MuxId { get; }
+
+    public long LastPingTicks => Interlocked.Read(ref _lastPingTicks);
+
+    public void Start(TimeSpan? deadline)
+    {
+        if (deadline is { } due)
+        {
+            _deadline.Set(_session.Scheduler.Schedule((Call: this, Due: due), due, static (_, state) =>
+            {
+                state.Call.Cancel(new DeadlineExceededException($"The stream passed its {state.Due.TotalMilliseconds} ms deadline."), notifyCaller: true);
+                return Disposable.Empty;
+            }));
+        }
+
+        _session.Dispatcher.Dispatch(this);
+    }
+
+    public void Touch() => Interlocked.Exchange(ref _lastPingTicks, _session.Scheduler.Now.UtcTicks);
+
+    /// <summary>Invokes the handler, then accepts the stream, unless the handler refused it at once.</summary>
+    public void Execute()
+    {
+        Task running;
+        try
+        {
+            running = _registration.Serve(_view, _cancellation.Token);
+        }
+#pragma warning disable CA1031 // A handler's failure is its caller's error, never the connection's.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            running = Task.FromException(ex);
+        }
+
+        if (running.IsFaulted && _session.Streams.TryRemove(this))
+        {
+            _deadline.Cancel();
+            var error = running.Exception!.InnerException ?? running.Exception;
+            _session.Send(new Frame(Op.StreamConnectError, MuxId, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(error.Message)));
+            return;
+        }
+
+        if (!_session.Streams.Contains(this))
+        {
+            return;
+        }
+
+        // The accept goes out before any message of the handler: the window only starts sending after it.
+        var options = _registration.Options;
+        _session.Send(new Frame(Op.StreamAck, MuxId, payload: StreamErrors.WriteWindows(options.InCapacity, options.OutCapacity)));
+        _window.Attach(this, options.OutCapacity);
+        if (options.InCapacity == 0)
+        {
+            _inbox.Finish(null);
+        }
+
+        running.ContinueWith(static (task, state) => ((ServerStreamCall)state!).OnHandlerEnded(task), this,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>A frame for this stream arrived (reader context).</summary>
+    public void Handle(in Frame frame)
+    {
+        switch (frame.Op)
+        {
+            case Op.StreamMessageToServer:
+                var violation = _inbox.Accept(frame.Seq, frame.Payload.IsEmpty ? [] : frame.Payload.ToArray());
+                if (violation is not null)
+                {
+                    Cancel(new ProtocolException($"Stream {MuxId} from '{_session.RemoteAddress}': {violation}."), notifyCaller: true);
+                }
+
+                break;
+            case Op.StreamCreditToServer:
+                _window.Grant((int)Math.Min(frame.Seq, int.MaxValue));
+                break;
+            case Op.StreamCloseToServer when (frame.Flags & FrameFlags.Eof) != 0:
+                _inbox.Finish(null);
+                break;
+            case Op.StreamCloseToServer:
+                Cancel((frame.Flags & FrameFlags.Error) != 0
+                    ? StreamErrors.FromErrorFrame(frame)
+                    : new OperationCanceledException("The caller cancelled the stream."), notifyCaller: false);
+                break;
+        }
+    }
+
+    /// <summary>Ends the stream before the handler did; the handler's token fires. Idempotent.</summary>
+    public void Cancel(Exception reason, bool notifyCaller)
+    {
+        if (!_session.Streams.TryRemove(this))
+        {
+            return;
+        }
+
+        _deadline.Cancel();
+        if (notifyCaller)
+        {
+            _session.Send(new Frame(Op.StreamCloseToClient, MuxId, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(reason.Message)));
+        }
+
+        _window.Close(reason);
+        _inbox.Abort(reason);
+        _session.Dispatcher.Dispatch(static cts => cts.Cancel(), _cancellation);
+    }
+
+    /// <summary>The handler's outgoing observable broke the stream (for example pushed past its buffer).</summary>
+    public void End(Exception error) => Cancel(error, notifyCaller: true);
+
+    void IStreamOutput.SendMessage(uint seq, byte[] payload) =>
+        _session.Send(new Frame(Op.StreamMessageToClient, MuxId, seq, flags: payload.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: payload));
+
+    void IStreamOutput.SendEnd(Exception? error)
+    {
+        if (!_session.Streams.TryRemove(this))
+        {
+            return;
+        }
+
+        _deadline.Cancel();
+        _inbox.Abort(new OperationCanceledException("The stream has ended."));
+        _session.Send(error is null
+            ? new Frame(Op.StreamCloseToClient, MuxId, flags: FrameFlags.Eof)
+            : new Frame(Op.StreamCloseToClient, MuxId, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(error.Message)));
+    }
+
+    private void OnHandlerEnded(Task task)
+    {
+        if (task.IsCanceled && _cancellation.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _window.End(task.IsFaulted ? task.Exception!.InnerException ?? task.Exception : task.IsCanceled ? new OperationCanceledException("The handler was cancelled.") : null);
+    }
+}

@@ -1,0 +1,210 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Grid.Reactive.Connections;
+
+namespace Grid.Reactive.Muxing.Streams;
+
+/// <summary>
+/// The receiving half of one stream direction. The link's reader only checks and queues a message (never blocking
+/// on the consumer); the consumer takes messages off its own context, in order, and credit goes back to the sender
+/// only as it takes them: after an observer's <c>OnNext</c> returns, or as a pull reader reads. The queue can never
+/// hold more than the window, because the sender may not send more than it was granted.
+/// </summary>
+/// <remarks>
+/// Grants are coalesced: one credit frame per quarter window taken, and at once whenever the consumer has caught up,
+/// so a stalled sender is always granted everything its consumer took.
+/// </remarks>
+internal sealed class StreamInbox : IThreadPoolWorkItem
+{
+    private const int NoConsumer = 0;
+    private const int PushConsumer = 1;
+    private const int PullConsumer = 2;
+
+    private readonly Channel<byte[]> _messages = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions
+    {
+        SingleReader = true,
+        SingleWriter = true,
+        AllowSynchronousContinuations = false,
+    });
+
+    private readonly Dispatcher _dispatcher;
+    private readonly Action<int> _grant;
+    private readonly Action<Exception> _consumerFailed;
+    private readonly int _grantBatch;
+    private int _allowance;
+    private uint _expected = 1;
+    private int _mode;
+    private int _draining;
+    private int _taken;
+    private IObserver<byte[]>? _observer;
+    private volatile Exception? _end;
+    private volatile bool _ended;
+    private volatile Exception? _abort;
+    private volatile bool _unsubscribed;
+    private int _terminalDelivered;
+
+    /// <param name="dispatcher">Where push consumers are called.</param>
+    /// <param name="window">Messages the sender may send before its first grant.</param>
+    /// <param name="grant">Sends a credit grant of the given count to the sender.</param>
+    /// <param name="consumerFailed">Called when a push consumer's OnNext throws.</param>
+    public StreamInbox(Dispatcher dispatcher, int window, Action<int> grant, Action<Exception> consumerFailed)
+    {
+        _dispatcher = dispatcher;
+        _allowance = window;
+        _grant = grant;
+        _consumerFailed = consumerFailed;
+        _grantBatch = Math.Max(1, window / 4);
+    }
+
+    /// <summary>Queues message <paramref name="seq"/>; returns why it breaks the protocol, or null. Reader context only.</summary>
+    public string? Accept(uint seq, byte[] message)
+    {
+        if (seq != _expected)
+        {
+            return $"message {seq} arrived where {_expected} was expected (a gap or a reorder)";
+        }
+
+        if (Interlocked.Decrement(ref _allowance) < 0)
+        {
+            return $"message {seq} arrived beyond the credit granted";
+        }
+
+        _expected++;
+        _messages.Writer.TryWrite(message);
+        ScheduleDrain();
+        return null;
+    }
+
+    /// <summary>The sender ended this direction: the consumer sees the end after every message already queued.</summary>
+    public void Finish(Exception? error)
+    {
+        if (_ended)
+        {
+            return;
+        }
+
+        _ended = true;
+        _end = error;
+        _messages.Writer.TryComplete(error);
+        ScheduleDrain();
+    }
+
+    /// <summary>The stream failed: the consumer sees <paramref name="error"/> now; queued messages are dropped.</summary>
+    public void Abort(Exception error)
+    {
+        _abort ??= error;
+        _ended = true;
+        _messages.Writer.TryComplete(error);
+        ScheduleDrain();
+    }
+
+    /// <summary>Attaches the push consumer; disposing it stops deliveries (used when the stream is cancelled).</summary>
+    public IDisposable Subscribe(IObserver<byte[]> observer)
+    {
+        SetMode(PushConsumer);
+        _observer = observer;
+        ScheduleDrain();
+        return new Unsubscriber(this);
+    }
+
+    /// <summary>The pull consumer: each message read is granted back to the sender.</summary>
+    public async IAsyncEnumerable<byte[]> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        SetMode(PullConsumer);
+        var reader = _messages.Reader;
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var message))
+            {
+                Took();
+                yield return message;
+            }
+        }
+    }
+
+    /// <summary>Delivers queued messages to the push consumer, then the end; one pass at a time.</summary>
+    public void Execute()
+    {
+        var reader = _messages.Reader;
+        while (true)
+        {
+            var observer = _observer;
+            if (observer is not null && !_unsubscribed)
+            {
+                while (_abort is null && !_unsubscribed && reader.TryRead(out var message))
+                {
+                    try
+                    {
+                        observer.OnNext(message);
+                    }
+#pragma warning disable CA1031 // A consumer's failure ends its stream, never the connection.
+                    catch (Exception ex)
+#pragma warning restore CA1031
+                    {
+                        _unsubscribed = true;
+                        _consumerFailed(ex);
+                        return;
+                    }
+
+                    Took();
+                }
+
+                var terminal = _abort ?? (_ended && reader.Count == 0 ? _end : null);
+                if ((_abort is not null || (_ended && reader.Count == 0)) && !_unsubscribed
+                    && Interlocked.Exchange(ref _terminalDelivered, 1) == 0)
+                {
+                    if (terminal is null)
+                    {
+                        observer.OnCompleted();
+                    }
+                    else
+                    {
+                        observer.OnError(terminal);
+                    }
+                }
+            }
+
+            Interlocked.Exchange(ref _draining, 0);
+            var more = _observer is not null && !_unsubscribed && Volatile.Read(ref _terminalDelivered) == 0
+                && (reader.Count > 0 || _ended || _abort is not null);
+            if (!more || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Took()
+    {
+        _taken++;
+        if (_taken >= _grantBatch || _messages.Reader.Count == 0)
+        {
+            var count = _taken;
+            _taken = 0;
+            Interlocked.Add(ref _allowance, count);
+            _grant(count);
+        }
+    }
+
+    private void SetMode(int mode)
+    {
+        if (Interlocked.CompareExchange(ref _mode, mode, NoConsumer) != NoConsumer)
+        {
+            throw new InvalidOperationException("A stream's incoming messages can be consumed once, by one observer or one reader.");
+        }
+    }
+
+    private void ScheduleDrain()
+    {
+        if (Volatile.Read(ref _mode) == PushConsumer && _observer is not null
+            && Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
+        {
+            _dispatcher.Dispatch(this);
+        }
+    }
+
+    private sealed class Unsubscriber(StreamInbox inbox) : IDisposable
+    {
+        public void Dispose() => inbox._unsubscribed = true;
+    }
+}

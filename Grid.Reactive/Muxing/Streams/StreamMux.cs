@@ -1,0 +1,160 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Grid.Reactive.Connections;
+using Grid.Reactive.Handlers;
+using Microsoft.Extensions.Logging;
+
+namespace Grid.Reactive.Muxing.Streams;
+
+/// <summary>
+/// A session's open streams, both the ones this node called and the ones it serves: routes their frames, keeps them
+/// alive with per-stream pings, and ends them all when the session ends. As for single requests, removal from a
+/// table decides which of several racing endings wins.
+/// </summary>
+internal sealed class StreamMux
+{
+    private readonly Session _session;
+    private readonly GridContext _grid;
+    private readonly ConcurrentDictionary<ulong, ClientStreamCall> _calling = new();
+    private readonly ConcurrentDictionary<ulong, ServerStreamCall> _serving = new();
+
+    public StreamMux(Session session, GridContext grid)
+    {
+        _session = session;
+        _grid = grid;
+    }
+
+    public int Count => _calling.Count + _serving.Count;
+
+    public bool TryRegister(ClientStreamCall call)
+    {
+        if (!_session.IsOpen)
+        {
+            return false;
+        }
+
+        call.MuxId = _session.NextMuxId();
+        _calling[call.MuxId] = call;
+
+        // The session sets its state before it sweeps the tables: a stream added after the sweep sees it here.
+        return _session.IsOpen || !_calling.TryRemove(new KeyValuePair<ulong, ClientStreamCall>(call.MuxId, call));
+    }
+
+    public bool TryRemove(ClientStreamCall call) => _calling.TryRemove(new KeyValuePair<ulong, ClientStreamCall>(call.MuxId, call));
+
+    public bool TryRemove(ServerStreamCall call) => _serving.TryRemove(new KeyValuePair<ulong, ServerStreamCall>(call.MuxId, call));
+
+    public bool Contains(ClientStreamCall call) => _calling.TryGetValue(call.MuxId, out var current) && ReferenceEquals(current, call);
+
+    public bool Contains(ServerStreamCall call) => _serving.TryGetValue(call.MuxId, out var current) && ReferenceEquals(current, call);
+
+    /// <summary>Routes a stream frame (reader context). Frames of a stream that has already ended are dropped.</summary>
+    public void Handle(in Frame frame)
+    {
+        switch (frame.Op)
+        {
+            case Op.StreamConnect:
+                Open(frame);
+                break;
+            case Op.StreamAck or Op.StreamConnectError or Op.StreamMessageToClient or Op.StreamCreditToClient or Op.StreamCloseToClient:
+                if (_calling.TryGetValue(frame.MuxId, out var calling))
+                {
+                    calling.Handle(frame);
+                }
+
+                break;
+            default:
+                if (_serving.TryGetValue(frame.MuxId, out var serving))
+                {
+                    serving.Handle(frame);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>A caller pings one of our served streams: it is alive; say whether we still know it.</summary>
+    public void OnPing(in Frame ping)
+    {
+        if (_serving.TryGetValue(ping.MuxId, out var serving))
+        {
+            serving.Touch();
+            _session.Send(new Frame(Op.Pong, ping.MuxId));
+        }
+        else
+        {
+            _session.Send(new Frame(Op.Pong, ping.MuxId, flags: FrameFlags.Error));
+        }
+    }
+
+    public void OnPong(in Frame pong)
+    {
+        if (_calling.TryGetValue(pong.MuxId, out var calling))
+        {
+            calling.OnPong(pong);
+        }
+    }
+
+    /// <summary>
+    /// Runs every stream ping interval: pings each stream this node called, and ends the streams whose peer has been
+    /// silent longer than the stream timeout (no pong for a called stream, no ping for a served one).
+    /// </summary>
+    public void Sweep()
+    {
+        var now = _grid.Scheduler.Now.UtcTicks;
+        var timeout = _grid.Options.StreamTimeout;
+        foreach (var pair in _calling)
+        {
+            var silence = TimeSpan.FromTicks(now - pair.Value.LastPongTicks);
+            if (silence > timeout)
+            {
+                pair.Value.End(new DisconnectedException($"No pong for stream {pair.Key} from '{_session.RemoteAddress}' for {silence}; the stream is considered lost."), notifyRemote: true);
+            }
+            else
+            {
+                _session.Send(new Frame(Op.Ping, pair.Key));
+            }
+        }
+
+        foreach (var pair in _serving)
+        {
+            var silence = TimeSpan.FromTicks(now - pair.Value.LastPingTicks);
+            if (silence > timeout)
+            {
+                _grid.Logger.LogInformation("Stream {Stream} of '{Remote}' stopped pinging for {Silence}; cancelling it", pair.Key, _session.RemoteAddress, silence);
+                pair.Value.Cancel(new DisconnectedException($"'{_session.RemoteAddress}' stopped pinging stream {pair.Key} for {silence}."), notifyCaller: true);
+            }
+        }
+    }
+
+    public void CloseAll(DisconnectedException lost)
+    {
+        foreach (var pair in _calling)
+        {
+            pair.Value.End(lost, notifyRemote: false);
+        }
+
+        foreach (var pair in _serving)
+        {
+            pair.Value.Cancel(lost, notifyCaller: false);
+        }
+    }
+
+    private void Open(in Frame frame)
+    {
+        if (!_grid.Handlers.TryGetStream(frame.HandlerId, frame.Subroute, out var registration))
+        {
+            var text = $"No stream {HandlerRegistry.Describe(frame.HandlerId, frame.Subroute)} is registered on '{_grid.Address}'.";
+            _session.Send(new Frame(Op.StreamConnectError, frame.MuxId, flags: FrameFlags.Error | FrameFlags.HandlerNotFound, payload: Encoding.UTF8.GetBytes(text)));
+            return;
+        }
+
+        var call = new ServerStreamCall(_session, frame, registration);
+        if (!_serving.TryAdd(frame.MuxId, call))
+        {
+            throw new ProtocolException($"Stream mux id {frame.MuxId} is already in use.");
+        }
+
+        call.Start(frame.DeadlineMs == 0 ? null : TimeSpan.FromMilliseconds(frame.DeadlineMs));
+    }
+}

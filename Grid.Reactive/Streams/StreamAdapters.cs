@@ -1,0 +1,35 @@
+namespace Grid.Reactive;
+
+/// <summary>Adapts the Rx handler shape onto the credit-aware one every stream runs as.</summary>
+internal static class StreamAdapters
+{
+    public static Task RunObservable(Func<byte[], IObservable<byte[]>, IObservable<byte[]>> serve, ServerStream stream, CancellationToken cancellationToken)
+    {
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var outgoing = serve(stream.Payload, stream.Incoming);
+        var subscription = outgoing.Subscribe(
+            message =>
+            {
+                if (stream.Push(message) == Muxing.Streams.CreditWindow.PushResult.Overflow)
+                {
+                    ended.TrySetException(new BackpressureException(
+                        $"The handler's outgoing observable ran more than its push buffer ahead of the credit of '{stream.RemoteAddress}'. Use the credit-aware RegisterStream overload to follow the caller's pace."));
+                }
+            },
+            error => ended.TrySetException(error),
+            () => ended.TrySetResult());
+        if (ended.Task.IsCompleted)
+        {
+            subscription.Dispose();
+            return ended.Task;
+        }
+
+        cancellationToken.Register(() =>
+        {
+            subscription.Dispose();
+            ended.TrySetCanceled(cancellationToken);
+        });
+        _ = ended.Task.ContinueWith(_ => subscription.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return ended.Task;
+    }
+}

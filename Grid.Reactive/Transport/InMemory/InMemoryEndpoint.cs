@@ -1,0 +1,288 @@
+using System.Reactive.Concurrency;
+using Grid.Reactive.Protocol;
+
+namespace Grid.Reactive.Transport;
+
+/// <summary>
+/// One end of an in-memory link. Its inbound queue holds what the peer sent (and the peer's end marker), delivered on
+/// the network's scheduler by at most one drain at a time; its writer passes also run on the scheduler.
+/// </summary>
+/// <remarks>
+/// All mutable state is guarded by the network's lock; the handler is always called outside it. Because the inbound
+/// queue is drained by one scheduled item at a time, <see cref="ILinkHandler.OnMessage"/> and
+/// <see cref="ILinkHandler.OnClosed"/> never overlap, and OnClosed comes after the last message delivered.
+/// </remarks>
+internal sealed class InMemoryEndpoint : ILink
+{
+    private readonly InMemoryNetwork _network;
+    private readonly FlushGate _flush = new();
+    private readonly Queue<InMemoryDelivery> _inbound = new();
+    private readonly Action _writePass;
+
+    private ILinkHandler? _handler;
+    private bool _closed;
+    private Exception? _closeError;
+    private bool _closeNotified;
+    private bool _draining;
+    private DateTimeOffset? _drainScheduledAt;
+    private long _drainToken;
+
+    public InMemoryEndpoint(InMemoryNetwork network, string local, string remote, bool isDialer)
+    {
+        _network = network;
+        Local = local;
+        Remote = remote;
+        IsDialer = isDialer;
+        Peer = this;
+        _writePass = WritePass;
+    }
+
+    /// <summary>This side's address.</summary>
+    public string Local { get; }
+
+    /// <summary>The other side's address.</summary>
+    public string Remote { get; }
+
+    /// <summary>True for the endpoint returned by the dial; false for the one handed to the listener.</summary>
+    public bool IsDialer { get; }
+
+    /// <summary>The other end of the pair; set once, right after both ends are created.</summary>
+    public InMemoryEndpoint Peer { get; set; }
+
+    /// <summary>True once this side is closed (guarded by the network's lock).</summary>
+    public bool IsClosedLocked => _closed;
+
+    public string Description => $"mem {Local} -> {Remote}";
+
+    private IScheduler Scheduler => _network.Scheduler;
+
+    public void Start(ILinkHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        lock (_network.Gate)
+        {
+            if (_handler is not null)
+            {
+                throw new InvalidOperationException($"{Description} is already started.");
+            }
+
+            _handler = handler;
+            if (_closed || _inbound.Count > 0)
+            {
+                RequestDrainLocked(Scheduler.Now);
+            }
+        }
+
+        // A flush requested before Start found no handler; ask once now so it is not lost.
+        RequestFlush();
+    }
+
+    public void RequestFlush()
+    {
+        if (_flush.TryBegin())
+        {
+            Scheduler.Schedule(_writePass);
+        }
+    }
+
+    public void Close(Exception? reason)
+    {
+        lock (_network.Gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            var peer = Peer;
+            if (!peer._closed)
+            {
+                var peerError = reason is null
+                    ? null
+                    : new DisconnectedException($"{Local} closed the link: {reason.Message}");
+                peer.EnqueueLocked(new InMemoryDelivery(null, peerError, Scheduler.Now + _network.LatencyLocked(Local, Remote)));
+            }
+
+            EndLocked(reason);
+        }
+    }
+
+    /// <summary>Closes this side at once with <paramref name="error"/>, dropping what is in flight to it (a cut).</summary>
+    public void AbortLocked(Exception error)
+    {
+        if (!_closed)
+        {
+            EndLocked(error);
+        }
+    }
+
+    /// <summary>Queues an item sent by the peer and makes sure a drain will deliver it.</summary>
+    public void EnqueueLocked(InMemoryDelivery delivery)
+    {
+        _inbound.Enqueue(delivery);
+        RequestDrainLocked(_inbound.Peek().Due);
+    }
+
+    /// <summary>Makes sure a drain runs no later than <paramref name="at"/> (used when a hold is released).</summary>
+    public void RequestDrainLocked(DateTimeOffset at)
+    {
+        if (_handler is null || _draining || _drainScheduledAt <= at)
+        {
+            return;
+        }
+
+        // A drain scheduled later than needed is superseded: it sees a stale token and does nothing.
+        _drainScheduledAt = at;
+        var token = ++_drainToken;
+        var delay = at - Scheduler.Now;
+        Scheduler.Schedule(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, () => Drain(token));
+    }
+
+    private void EndLocked(Exception? error)
+    {
+        _closed = true;
+        _closeError = error;
+        _inbound.Clear();
+        _network.EndpointClosedLocked(this);
+        RequestDrainLocked(Scheduler.Now);
+    }
+
+    private void Drain(long token)
+    {
+        ILinkHandler handler;
+        lock (_network.Gate)
+        {
+            if (token != _drainToken || _handler is null)
+            {
+                return;
+            }
+
+            handler = _handler;
+            _drainScheduledAt = null;
+            _draining = true;
+        }
+
+        while (true)
+        {
+            byte[]? message = null;
+            var notifyClose = false;
+            Exception? closeError = null;
+            lock (_network.Gate)
+            {
+                if (_closed)
+                {
+                    notifyClose = !_closeNotified;
+                    _closeNotified = true;
+                    closeError = _closeError;
+                    _draining = false;
+                }
+                else if (_inbound.Count == 0 || _network.IsHeldLocked(Remote, Local))
+                {
+                    _draining = false;
+                }
+                else if (_inbound.Peek().Due > Scheduler.Now)
+                {
+                    _draining = false;
+                    RequestDrainLocked(_inbound.Peek().Due);
+                }
+                else
+                {
+                    var delivery = _inbound.Dequeue();
+                    if (delivery.IsEnd)
+                    {
+                        EndLocked(delivery.PeerError);
+                        notifyClose = true;
+                        _closeNotified = true;
+                        closeError = delivery.PeerError;
+                        _draining = false;
+                    }
+                    else
+                    {
+                        message = delivery.Message;
+                    }
+                }
+            }
+
+            if (message is null)
+            {
+                if (notifyClose)
+                {
+                    handler.OnClosed(closeError);
+                }
+
+                return;
+            }
+
+            try
+            {
+                handler.OnMessage(message);
+            }
+#pragma warning disable CA1031 // A handler that throws ends its link with that error instead of killing the scheduler.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Close(ex);
+            }
+        }
+    }
+
+    private void WritePass()
+    {
+        var handler = Volatile.Read(ref _handler);
+        using var output = new PooledBufferWriter();
+        try
+        {
+            while (true)
+            {
+                while (handler is not null && !IsClosed())
+                {
+                    output.Clear();
+                    if (!handler.TryWriteMessage(output))
+                    {
+                        break;
+                    }
+
+                    Transmit(output.WrittenSpan.ToArray());
+                }
+
+                if (IsClosed() || _flush.TryEnd())
+                {
+                    // Closed: the gate stays busy for good, so no later pass starts.
+                    return;
+                }
+
+                handler = Volatile.Read(ref _handler);
+            }
+        }
+#pragma warning disable CA1031 // A handler that throws ends its link with that error instead of killing the scheduler.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Close(ex);
+        }
+    }
+
+    private bool IsClosed()
+    {
+        lock (_network.Gate)
+        {
+            return _closed;
+        }
+    }
+
+    private void Transmit(byte[] message)
+    {
+        lock (_network.Gate)
+        {
+            var peer = Peer;
+            if (_closed || peer._closed || _network.TryDropLocked(Local, Remote))
+            {
+                // Bytes sent towards a closed end vanish, as they would on a socket.
+                return;
+            }
+
+            message = _network.CorruptLocked(Local, Remote, message);
+            peer.EnqueueLocked(new InMemoryDelivery(message, null, Scheduler.Now + _network.LatencyLocked(Local, Remote)));
+        }
+    }
+}

@@ -1,0 +1,391 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using Grid.Reactive.Protocol;
+
+namespace Grid.Reactive.Transport;
+
+/// <summary>
+/// A link over one <see cref="WebSocket"/>, the same for the dialing and the accepting side. Each transport message is
+/// one binary WebSocket message.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Reader: one loop, started by <see cref="Start"/>, receives into a pooled buffer that doubles up to the largest message
+/// size and delivers each whole message to the handler.
+/// Writer: a pass on the thread pool, at most one at a time (a <see cref="FlushGate"/>), pulls messages from the handler
+/// and sends each; it continues after an asynchronous send through a cached continuation, so a flush allocates nothing.
+/// No lock is taken per message.
+/// </para>
+/// <para>
+/// Closing: the first of <see cref="Close"/>, the peer's close frame or an error wins and gives the handler's one
+/// <c>OnClosed</c>, which never overlaps an <c>OnMessage</c>. The close frame is sent from the writer context (after a
+/// send in progress, never concurrently with it). An orderly close completes the WebSocket handshake: the reader keeps
+/// reading, discarding, until the peer's close frame. A close with an error does not wait: the close frame goes out
+/// only if the socket takes it at once, then the socket is aborted.
+/// </para>
+/// </remarks>
+#pragma warning disable CA1001 // _output belongs to the writer context and is disposed by ShutdownAsync, which runs exactly once.
+internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
+#pragma warning restore CA1001
+{
+    /// <summary>What <see cref="_closed"/> holds after an orderly close.</summary>
+    private static readonly object Orderly = new();
+
+    /// <summary>After a message larger than this, the receive buffer goes back to its initial size.</summary>
+    private const int ShrinkAbove = 1024 * 1024;
+
+    private readonly WebSocket _socket;
+    private readonly int _maxMessageSize;
+    private readonly int _receiveBufferSize;
+    private readonly FlushGate _flush = new();
+    private readonly PooledBufferWriter _output = new();
+    private readonly Action _onSendCompleted;
+    private readonly TaskCompletionSource _shutdownDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ILinkHandler? _handler;
+    private object? _closed;
+    private int _readerStarted;
+    private int _inDelivery;
+    private int _closeNotified;
+    private ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter _pendingSend;
+
+    /// <param name="socket">An open WebSocket; the link owns and disposes it.</param>
+    /// <param name="maxMessageSize">Largest message accepted, in bytes.</param>
+    /// <param name="receiveBufferSize">Initial receive buffer size, in bytes.</param>
+    /// <param name="description">For logs, e.g. "ws 127.0.0.1:7001 -> 127.0.0.1:7002".</param>
+    public WebSocketLink(WebSocket socket, int maxMessageSize, int receiveBufferSize, string description)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxMessageSize);
+        _socket = socket;
+        _maxMessageSize = maxMessageSize;
+        _receiveBufferSize = Math.Max(256, receiveBufferSize);
+        _onSendCompleted = OnSendCompleted;
+        Description = description;
+    }
+
+    public string Description { get; }
+
+    /// <summary>Completes when the link is over and its socket disposed (the accepting side keeps its request open until then).</summary>
+    public Task Completion => _completion.Task;
+
+    public void Start(ILinkHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        if (Interlocked.CompareExchange(ref _handler, handler, null) is not null)
+        {
+            throw new InvalidOperationException($"{Description} is already started.");
+        }
+
+        if (Volatile.Read(ref _closed) is not null)
+        {
+            QueueCloseNotification();
+        }
+
+        EnsureReaderStarted();
+
+        // A flush requested before Start found no handler; ask once now so it is not lost.
+        RequestFlush();
+    }
+
+    public void RequestFlush()
+    {
+        if (Volatile.Read(ref _closed) is null && _flush.TryBegin())
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    public void Close(Exception? reason) => TryClose(reason);
+
+    /// <summary>
+    /// Closes the link with <paramref name="reason"/> if it is still open, and aborts the socket in any case, even if an
+    /// orderly close is still waiting for the peer's close frame. Used when the server stops.
+    /// </summary>
+    public void Abort(Exception reason)
+    {
+        TryClose(reason);
+        AbortSocket();
+    }
+
+    void IThreadPoolWorkItem.Execute() => Pump(resumed: false);
+
+    private bool TryClose(Exception? reason)
+    {
+        if (Interlocked.CompareExchange(ref _closed, reason ?? Orderly, null) is not null)
+        {
+            return false;
+        }
+
+        if (Volatile.Read(ref _handler) is not null)
+        {
+            QueueCloseNotification();
+        }
+
+        if (_flush.TryBegin())
+        {
+            // The writer is idle and now ours for good: send the close frame from here.
+            _ = ShutdownAsync();
+        }
+        else if (reason is not null)
+        {
+            // A pass may be stuck in a send to a dead peer; an error close does not wait for it.
+            AbortSocket();
+        }
+
+        // Otherwise the running pass sees the close after its current send and shuts down.
+        EnsureReaderStarted();
+        return true;
+    }
+
+    private void EnsureReaderStarted()
+    {
+        if (Interlocked.Exchange(ref _readerStarted, 1) == 0)
+        {
+            _ = Task.Run(ReadLoopAsync);
+        }
+    }
+
+    private void QueueCloseNotification() =>
+        ThreadPool.UnsafeQueueUserWorkItem(static link => link.TryNotifyClosed(), this, preferLocal: false);
+
+    /// <summary>Calls OnClosed once, unless the reader is inside OnMessage: it then calls this again when it returns.</summary>
+    private void TryNotifyClosed()
+    {
+        var handler = Volatile.Read(ref _handler);
+        if (handler is null || Volatile.Read(ref _inDelivery) != 0 || Interlocked.Exchange(ref _closeNotified, 1) != 0)
+        {
+            return;
+        }
+
+        handler.OnClosed(Volatile.Read(ref _closed) as Exception);
+    }
+
+    private void OnSendCompleted() => Pump(resumed: true);
+
+    /// <summary>The writer pass: runs until the handler has nothing to write, pausing (not blocking) on slow sends.</summary>
+    private void Pump(bool resumed)
+    {
+        try
+        {
+            if (resumed)
+            {
+                var send = _pendingSend;
+                _pendingSend = default;
+                send.GetResult();
+            }
+
+            while (true)
+            {
+                var handler = Volatile.Read(ref _handler);
+                while (handler is not null && Volatile.Read(ref _closed) is null)
+                {
+                    _output.Clear();
+                    if (!handler.TryWriteMessage(_output))
+                    {
+                        break;
+                    }
+
+#pragma warning disable CA2012 // The ValueTask is consumed exactly once: GetResult here, or in OnSendCompleted after it completes.
+                    var send = _socket.SendAsync(_output.WrittenMemory, WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None)
+                        .ConfigureAwait(false).GetAwaiter();
+#pragma warning restore CA2012
+                    if (!send.IsCompleted)
+                    {
+                        _pendingSend = send;
+                        send.UnsafeOnCompleted(_onSendCompleted);
+                        return;
+                    }
+
+                    send.GetResult();
+                }
+
+                if (Volatile.Read(ref _closed) is not null)
+                {
+                    break;
+                }
+
+                if (_flush.TryEnd())
+                {
+                    return;
+                }
+            }
+        }
+#pragma warning disable CA1031 // Any failure of the handler or the socket ends the link with that error.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            TryClose(ex);
+        }
+
+        // Closed: this pass keeps the writer context for good and sends the close frame.
+        _ = ShutdownAsync();
+    }
+
+    /// <summary>Sends the close frame; run once, by whoever holds the writer context after the close.</summary>
+    private async Task ShutdownAsync()
+    {
+        var reason = Volatile.Read(ref _closed) as Exception;
+        try
+        {
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                var (status, description) = WebSocketCloseReason.For(reason);
+                var close = _socket.CloseOutputAsync(status, description, CancellationToken.None);
+                if (reason is null)
+                {
+                    await close.ConfigureAwait(false);
+                }
+                else if (!close.IsCompleted)
+                {
+                    _ = close.ContinueWith(static t => t.Exception, CancellationToken.None,
+                        TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+            }
+
+            if (reason is not null)
+            {
+                AbortSocket();
+            }
+        }
+#pragma warning disable CA1031 // The link is closing anyway: a socket that cannot send its close frame is aborted.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            AbortSocket();
+        }
+        finally
+        {
+            _output.Dispose();
+            _shutdownDone.TrySetResult();
+        }
+    }
+
+    private void AbortSocket()
+    {
+        try
+        {
+            _socket.Abort();
+        }
+#pragma warning disable CA1031 // Aborting is the last resort; there is nothing left to do if it fails.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(_receiveBufferSize);
+        var cap = (int)Math.Min((long)_maxMessageSize + 1, Array.MaxLength);
+        var count = 0;
+        Exception? error = null;
+        var peerClosed = false;
+        try
+        {
+            while (true)
+            {
+                if (count == buffer.Length)
+                {
+                    buffer = Grow(buffer, count, cap);
+                }
+
+                var result = await _socket.ReceiveAsync(buffer.AsMemory(count, Math.Min(buffer.Length, cap) - count), CancellationToken.None)
+                    .ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    peerClosed = true;
+                    break;
+                }
+
+                if (Volatile.Read(ref _closed) is not null)
+                {
+                    // Closing: drain what still arrives until the peer's close frame, without delivering or growing.
+                    count = 0;
+                    continue;
+                }
+
+                count += result.Count;
+                if (result.MessageType != WebSocketMessageType.Binary)
+                {
+                    TryClose(new ProtocolException($"{Description}: received a {result.MessageType} message; grid links carry binary messages only."));
+                    count = 0;
+                }
+                else if (count > _maxMessageSize)
+                {
+                    TryClose(new ProtocolException($"{Description}: received a message larger than the {_maxMessageSize} bytes allowed."));
+                    count = 0;
+                }
+                else if (result.EndOfMessage)
+                {
+                    Deliver(buffer.AsMemory(0, count));
+                    count = 0;
+                    if (buffer.Length > ShrinkAbove && buffer.Length > _receiveBufferSize)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = ArrayPool<byte>.Shared.Rent(_receiveBufferSize);
+                    }
+                }
+            }
+        }
+#pragma warning disable CA1031 // Whatever ends the reader ends the link with that error.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            error = ex;
+        }
+
+        if (peerClosed)
+        {
+            TryClose(WebSocketCloseReason.FromPeer(Description, _socket.CloseStatus, _socket.CloseStatusDescription));
+        }
+        else
+        {
+            TryClose(error);
+        }
+
+        TryNotifyClosed();
+        await _shutdownDone.Task.ConfigureAwait(false);
+        _socket.Dispose();
+        ArrayPool<byte>.Shared.Return(buffer);
+        _completion.TrySetResult();
+    }
+
+    /// <summary>Doubles the receive buffer (up to <paramref name="cap"/>), keeping the <paramref name="count"/> bytes received.</summary>
+    private static byte[] Grow(byte[] buffer, int count, int cap)
+    {
+        var next = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, cap));
+        buffer.AsSpan(0, count).CopyTo(next);
+        ArrayPool<byte>.Shared.Return(buffer);
+        return next;
+    }
+
+    private void Deliver(ReadOnlyMemory<byte> message)
+    {
+        // Paired with TryNotifyClosed: either it sees this flag and leaves OnClosed to us, or we see the close and skip.
+        Interlocked.Exchange(ref _inDelivery, 1);
+        try
+        {
+            if (Volatile.Read(ref _closed) is null)
+            {
+                Volatile.Read(ref _handler)?.OnMessage(message);
+            }
+        }
+#pragma warning disable CA1031 // A handler that throws ends its link with that error.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            TryClose(ex);
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _inDelivery, 0);
+        }
+
+        if (Volatile.Read(ref _closed) is not null)
+        {
+            TryNotifyClosed();
+        }
+    }
+}

@@ -1,0 +1,154 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.WebSockets;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Grid.Reactive.Transport;
+
+/// <summary>
+/// A Kestrel server accepting grid links at one address and path. Each accepted WebSocket becomes a
+/// <see cref="WebSocketLink"/> handed to the callback; its request stays open until the link is over.
+/// </summary>
+internal sealed class WebSocketListener : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string _address;
+    private readonly PathString _path;
+    private readonly int _maxMessageSize;
+    private readonly int _receiveBufferSize;
+    private readonly Action<ILink> _onAccepted;
+    private readonly Lock _gate = new();
+    private readonly HashSet<WebSocketLink> _links = [];
+    private bool _stopping;
+
+    private WebSocketListener(WebApplication app, WebSocketAddress address, WebSocketTransportOptions options,
+        LinkSettings settings, Action<ILink> onAccepted)
+    {
+        _app = app;
+        _address = address.ToString();
+        _path = new PathString(options.Path);
+        _maxMessageSize = settings.MaxMessageSize;
+        _receiveBufferSize = options.ReceiveBufferSize;
+        _onAccepted = onAccepted;
+    }
+
+    /// <summary>Starts Kestrel on <paramref name="address"/>; throws (an <see cref="IOException"/> when the port is taken) if it cannot.</summary>
+    public static async ValueTask<WebSocketListener> StartAsync(WebSocketAddress address, WebSocketTransportOptions options,
+        LinkSettings settings, Action<ILink> onAccepted, CancellationToken cancellationToken)
+    {
+        // The empty builder reads no configuration files or environment variables and registers no logging provider:
+        // only what is added here runs.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http1);
+        });
+        builder.WebHost.UseUrls(address.HttpUrl);
+        builder.Services.AddWebSockets(webSockets => webSockets.KeepAliveInterval = TimeSpan.Zero);
+
+        var app = builder.Build();
+        var listener = new WebSocketListener(app, address, options, settings, onAccepted);
+        app.UseWebSockets();
+        app.Run(listener.HandleAsync);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return listener;
+    }
+
+    /// <summary>
+    /// Stops Kestrel. Links still open (or still finishing an orderly close) are closed with a
+    /// <see cref="DisconnectedException"/> and their sockets aborted first, so that stopping never waits for a peer.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        WebSocketLink[] open;
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                return;
+            }
+
+            _stopping = true;
+            open = [.. _links];
+        }
+
+        foreach (var link in open)
+        {
+            link.Abort(new DisconnectedException($"The listener at {_address} stopped."));
+        }
+
+        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        if (!context.Request.Path.Equals(_path))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+
+        var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero })
+            .ConfigureAwait(false);
+        var remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
+        var link = new WebSocketLink(socket, _maxMessageSize, _receiveBufferSize, $"ws {_address} <- {remote}");
+        bool stopping;
+        lock (_gate)
+        {
+            stopping = _stopping;
+            if (!stopping)
+            {
+                _links.Add(link);
+            }
+        }
+
+        try
+        {
+            if (stopping)
+            {
+                link.Close(new DisconnectedException($"The listener at {_address} stopped."));
+            }
+            else
+            {
+                try
+                {
+                    _onAccepted(link);
+                }
+#pragma warning disable CA1031 // The acceptor failing is this link's end, not the server's.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    link.Close(ex);
+                }
+            }
+
+            await link.Completion.ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _links.Remove(link);
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace Grid.Reactive;
+
+/// <summary>Options of <see cref="WebSocketTransport"/>.</summary>
+public sealed class WebSocketTransportOptions
+{
+    /// <summary>The HTTP path grid links use on every node. Default <c>/grid/v1</c>. Must start with <c>/</c>.</summary>
+    public string Path { get; init; } = "/grid/v1";
+
+    /// <summary>
+    /// Initial size, in bytes, of each link's receive buffer. A larger message doubles it as needed, up to the manager's
+    /// largest message size; it shrinks back after the message. Default 16 KiB; at least 256.
+    /// </summary>
+    public int ReceiveBufferSize { get; init; } = 16 * 1024;
+}
