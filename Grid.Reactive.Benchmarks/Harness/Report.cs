@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Grid.Reactive.Benchmarks.Harness;
@@ -99,7 +100,7 @@ public static class Report
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(machine);
         using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
             json.WriteString("mode", mode.ToString().ToLowerInvariant());
@@ -109,7 +110,7 @@ public static class Report
             json.WriteString("dotnet", machine.Runtime);
             json.WriteString("gc", machine.Gc);
             json.WriteString("commit", machine.Commit);
-            json.WriteString("date", machine.Date.ToString("O", CultureInfo.InvariantCulture));
+            json.WriteString("date", machine.Date.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
             json.WriteEndObject();
 
             json.WriteStartArray("results");
@@ -176,8 +177,7 @@ public static class Report
             return Format(value);
         }
 
-        return results.MissingReason(scenario, system, param)
-            ?? (results.Rows.Any(r => r.Scenario == scenario && r.System == system && r.Param == param) ? "n/a" : "");
+        return results.MissingReason(scenario, system, param) ?? "";
     }
 
     private static double? Ratio(ResultSet results, string scenario, string param, string metric, string other)

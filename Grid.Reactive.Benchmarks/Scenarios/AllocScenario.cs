@@ -32,7 +32,7 @@ public sealed class AllocScenario : IScenario
         ArgumentNullException.ThrowIfNull(context);
         int[] concurrencies = context.Smoke ? [1] : [1, 64];
         var systems = new List<(IEchoSystem System, string Op)>();
-        foreach (var system in context.EchoSystems)
+        foreach (var system in context.EchoSystems.Where(s => s.MaxConcurrency > 1))
         {
             systems.Add((system, "request"));
             if (system is GridEchoSystem)
@@ -77,7 +77,7 @@ public sealed class AllocScenario : IScenario
 
         await RunStreamsAsync(context);
         context.Results.Note(string.Create(CultureInfo.InvariantCulture,
-            $"alloc: whole-process allocation over the measured window per operation, both sides. {BeyondPayloads} subtracts the two {PayloadSize} B payload arrays the grid hands to user code per round trip (the handler's request and the caller's answer, {PayloadArrayBytes} B each). op=request awaits the observable (Rx's awaiter included); op=request-observer subscribes a reusable observer (the library's own cost)."));
+            $"alloc: whole-process allocation over the measured window per operation, both sides. {BeyondPayloads} subtracts the two {PayloadSize} B payload arrays the grid hands to user code per round trip (the handler's request and the caller's answer, {PayloadArrayBytes} B each), and per stream message the two arrays of a message (the one the producer hands to SendAsync, which the API does not copy, and the one the observer receives). tcp-raw (a latency floor) is left out. op=request awaits the observable (Rx's awaiter included); op=request-observer subscribes a reusable observer (the library's own cost)."));
     }
 
     private async Task RunStreamsAsync(BenchContext context)
@@ -98,6 +98,10 @@ public sealed class AllocScenario : IScenario
                 if (result is not null)
                 {
                     context.Results.Add(Name, system.Name, param, Metric, result.AllocatedPerMessage);
+                    if (system is GridStreamSystem)
+                    {
+                        context.Results.Add(Name, system.Name, param, BeyondPayloads, result.AllocatedPerMessage - (2 * PayloadArrayBytes));
+                    }
                 }
             }
             finally

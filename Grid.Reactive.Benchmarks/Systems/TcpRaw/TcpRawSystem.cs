@@ -77,14 +77,12 @@ public sealed class TcpRawSystem : IEchoSystem
             BinaryPrimitives.WriteInt32LittleEndian(_send, payload.Length);
             payload.CopyTo(_send, 4);
             await SendAllAsync(_client, _send.AsMemory(0, length));
-            await ReceiveExactlyAsync(_client, _receive.AsMemory(0, 4));
-            var answer = BinaryPrimitives.ReadInt32LittleEndian(_receive);
-            if (answer < 0 || answer > _receive.Length - 4)
+            var answer = await ReceiveMessageAsync(_client, _receive);
+            if (answer != payload.Length)
             {
                 throw new IOException($"Bad answer length {answer}.");
             }
 
-            await ReceiveExactlyAsync(_client, _receive.AsMemory(4, answer));
             return _receive.AsMemory(4, answer);
         }
 
@@ -103,14 +101,7 @@ public sealed class TcpRawSystem : IEchoSystem
             {
                 while (true)
                 {
-                    await ReceiveExactlyAsync(_server, buffer.AsMemory(0, 4));
-                    var length = BinaryPrimitives.ReadInt32LittleEndian(buffer);
-                    if (buffer.Length < 4 + length)
-                    {
-                        Array.Resize(ref buffer, 4 + length);
-                    }
-
-                    await ReceiveExactlyAsync(_server, buffer.AsMemory(4, length));
+                    var length = await ReceiveMessageAsync(_server, buffer);
                     await SendAllAsync(_server, buffer.AsMemory(0, 4 + length));
                 }
             }
@@ -129,19 +120,34 @@ public sealed class TcpRawSystem : IEchoSystem
             }
         }
 
-        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-        private static async ValueTask ReceiveExactlyAsync(Socket socket, Memory<byte> buffer)
+        /// <summary>Reads one <c>[length:u32][bytes]</c> message into <paramref name="buffer"/> (usually one receive); returns its length.</summary>
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        private static async ValueTask<int> ReceiveMessageAsync(Socket socket, byte[] buffer)
         {
-            while (!buffer.IsEmpty)
+            var received = 0;
+            var total = int.MaxValue;
+            while (received < total)
             {
-                var read = await socket.ReceiveAsync(buffer, SocketFlags.None);
+                var read = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None);
                 if (read == 0)
                 {
                     throw new IOException("The peer closed the connection.");
                 }
 
-                buffer = buffer[read..];
+                received += read;
+                if (total == int.MaxValue && received >= 4)
+                {
+                    var length = BinaryPrimitives.ReadInt32LittleEndian(buffer);
+                    if (length < 0 || length > buffer.Length - 4)
+                    {
+                        throw new IOException($"A message of {length} bytes does not fit the {buffer.Length}-byte buffer.");
+                    }
+
+                    total = 4 + length;
+                }
             }
+
+            return total - 4;
         }
     }
 }
