@@ -5,7 +5,9 @@ internal static class StreamAdapters
 {
     public static Task RunObservable(Func<byte[], IObservable<byte[]>, IObservable<byte[]>> serve, ServerStream stream, CancellationToken cancellationToken)
     {
-        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations run where the handler's observable ends (on the grid's dispatcher or scheduler), so a grid under a
+        // TestScheduler stays deterministic; they only queue frames.
+        var ended = new TaskCompletionSource();
         var outgoing = serve(stream.Payload, stream.Incoming);
         var subscription = outgoing.Subscribe(
             message =>

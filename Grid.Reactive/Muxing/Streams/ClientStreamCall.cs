@@ -75,7 +75,9 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
                 End(StreamErrors.FromErrorFrame(frame), notifyRemote: false);
                 break;
             case Op.StreamMessageToClient:
-                var violation = _inbox?.Accept(frame.Seq, frame.Payload.IsEmpty ? [] : frame.Payload.ToArray()) ?? "a message arrived before the stream was accepted";
+                var inbox = _inbox;
+                var violation = inbox is null ? "a message arrived before the stream was accepted"
+                    : inbox.Accept(frame.Seq, frame.Payload.IsEmpty ? [] : frame.Payload.ToArray());
                 if (violation is not null)
                 {
                     End(new ProtocolException($"Stream {MuxId} from '{_session.RemoteAddress}': {violation}."), notifyRemote: true);

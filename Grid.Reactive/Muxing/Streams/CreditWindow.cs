@@ -62,6 +62,18 @@ internal sealed class CreditWindow
         }
     }
 
+    /// <summary>True while nothing was ever sent or queued in this direction.</summary>
+    public bool IsUntouched
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _seq == 0 && _queue.Count == 0;
+            }
+        }
+    }
+
     /// <summary>The credit left: the current value at once, then every change. Observers must not block.</summary>
     public IObservable<int> Credit => Observable.Create<int>(observer =>
     {

@@ -77,7 +77,8 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
             running = Task.FromException(ex);
         }
 
-        if (running.IsFaulted && _session.Streams.TryRemove(this))
+        // Failing before sending anything refuses the stream; failing after some messages ends it after them.
+        if (running.IsFaulted && _window.IsUntouched && _session.Streams.TryRemove(this))
         {
             _deadline.Cancel();
             var error = running.Exception!.InnerException ?? running.Exception;

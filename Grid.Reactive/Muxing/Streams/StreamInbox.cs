@@ -1,5 +1,5 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Grid.Reactive.Connections;
 
 namespace Grid.Reactive.Muxing.Streams;
@@ -20,12 +20,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     private const int PushConsumer = 1;
     private const int PullConsumer = 2;
 
-    private readonly Channel<byte[]> _messages = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions
-    {
-        SingleReader = true,
-        SingleWriter = true,
-        AllowSynchronousContinuations = false,
-    });
+    private readonly ConcurrentQueue<byte[]> _messages = new();
 
     private readonly Dispatcher _dispatcher;
     private readonly Action<int> _grant;
@@ -42,6 +37,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     private volatile Exception? _abort;
     private volatile bool _unsubscribed;
     private int _terminalDelivered;
+    private TaskCompletionSource? _reader;
 
     /// <param name="dispatcher">Where push consumers are called.</param>
     /// <param name="window">Messages the sender may send before its first grant.</param>
@@ -70,8 +66,8 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
         }
 
         _expected++;
-        _messages.Writer.TryWrite(message);
-        ScheduleDrain();
+        _messages.Enqueue(message);
+        Wake();
         return null;
     }
 
@@ -83,10 +79,9 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
             return;
         }
 
-        _ended = true;
         _end = error;
-        _messages.Writer.TryComplete(error);
-        ScheduleDrain();
+        _ended = true;
+        Wake();
     }
 
     /// <summary>The stream failed: the consumer sees <paramref name="error"/> now; queued messages are dropped.</summary>
@@ -94,8 +89,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     {
         _abort ??= error;
         _ended = true;
-        _messages.Writer.TryComplete(error);
-        ScheduleDrain();
+        Wake();
     }
 
     /// <summary>Attaches the push consumer; disposing it stops deliveries (used when the stream is cancelled).</summary>
@@ -111,13 +105,35 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     public async IAsyncEnumerable<byte[]> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         SetMode(PullConsumer);
-        var reader = _messages.Reader;
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        while (true)
         {
-            while (reader.TryRead(out var message))
+            while (_abort is null && _messages.TryDequeue(out var message))
             {
                 Took();
                 yield return message;
+            }
+
+            if (_abort is { } abort)
+            {
+                throw abort;
+            }
+
+            if (_ended && _messages.IsEmpty)
+            {
+                if (_end is { } end)
+                {
+                    throw end;
+                }
+
+                yield break;
+            }
+
+            // Publish the waiter, then look again: a message queued before it was published is seen here.
+            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _reader, waiter);
+            if (_messages.IsEmpty && !_ended)
+            {
+                await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -125,13 +141,12 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     /// <summary>Delivers queued messages to the push consumer, then the end; one pass at a time.</summary>
     public void Execute()
     {
-        var reader = _messages.Reader;
         while (true)
         {
             var observer = _observer;
             if (observer is not null && !_unsubscribed)
             {
-                while (_abort is null && !_unsubscribed && reader.TryRead(out var message))
+                while (_abort is null && !_unsubscribed && _messages.TryDequeue(out var message))
                 {
                     try
                     {
@@ -149,8 +164,8 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
                     Took();
                 }
 
-                var terminal = _abort ?? (_ended && reader.Count == 0 ? _end : null);
-                if ((_abort is not null || (_ended && reader.Count == 0)) && !_unsubscribed
+                var terminal = _abort ?? (_ended && _messages.IsEmpty ? _end : null);
+                if ((_abort is not null || (_ended && _messages.IsEmpty)) && !_unsubscribed
                     && Interlocked.Exchange(ref _terminalDelivered, 1) == 0)
                 {
                     if (terminal is null)
@@ -166,7 +181,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
 
             Interlocked.Exchange(ref _draining, 0);
             var more = _observer is not null && !_unsubscribed && Volatile.Read(ref _terminalDelivered) == 0
-                && (reader.Count > 0 || _ended || _abort is not null);
+                && (!_messages.IsEmpty || _ended || _abort is not null);
             if (!more || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
             {
                 return;
@@ -177,7 +192,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     private void Took()
     {
         _taken++;
-        if (_taken >= _grantBatch || _messages.Reader.Count == 0)
+        if (_taken >= _grantBatch || _messages.IsEmpty)
         {
             var count = _taken;
             _taken = 0;
@@ -191,6 +206,18 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
         if (Interlocked.CompareExchange(ref _mode, mode, NoConsumer) != NoConsumer)
         {
             throw new InvalidOperationException("A stream's incoming messages can be consumed once, by one observer or one reader.");
+        }
+    }
+
+    private void Wake()
+    {
+        if (Volatile.Read(ref _mode) == PullConsumer)
+        {
+            Interlocked.Exchange(ref _reader, null)?.TrySetResult();
+        }
+        else
+        {
+            ScheduleDrain();
         }
     }
 

@@ -1,0 +1,277 @@
+using System.Reactive.Disposables;
+using Grid.Reactive.Tests.Support;
+using Microsoft.Reactive.Testing;
+using static Grid.Reactive.Tests.Support.TestHandlers;
+using static Grid.Reactive.Tests.Support.VirtualGrid;
+
+namespace Grid.Reactive.Tests.Streams;
+
+/// <summary>Stream semantics in virtual time: opening, ending, refusing, cancelling, deadlines and losses.</summary>
+public sealed class StreamTests
+{
+    private static readonly HandlerId Sum = new(20);
+    private static readonly HandlerId Countdown = new(21);
+    private static readonly HandlerId Counter = new(22);
+    private static readonly HandlerId Broken = new(23);
+    private static readonly HandlerId Refusing = new(24);
+    private static readonly HandlerId Idle = new(25);
+
+    private VirtualGrid _grid = null!;
+    private readonly List<string> _handlerEvents = [];
+
+    [SetUp]
+    public void SetUp()
+    {
+        _handlerEvents.Clear();
+        _grid = new VirtualGrid(["a", "b"], o => o with { StreamPingInterval = TimeSpan.FromSeconds(1), StreamTimeout = TimeSpan.FromSeconds(3) }).StartAll();
+        var b = _grid["b"];
+
+        // A running sum of the caller's numbers.
+        b.RegisterStream(Sum, (_, incoming) => incoming.Scan(0, (total, m) => total + int.Parse(Text(m), System.Globalization.CultureInfo.InvariantCulture)).Select(t => Bytes($"{t}")));
+
+        // Server push only, from the initial payload: "3" yields 3, 2, 1.
+        b.RegisterStream(Countdown, (payload, _) =>
+        {
+            var from = payload.Length == 0 ? 3 : int.Parse(Text(payload), System.Globalization.CultureInfo.InvariantCulture);
+            return Enumerable.Range(0, from).Select(i => Bytes($"{from - i}")).ToObservable();
+        }, new StreamHandlerOptions { InCapacity = 0 });
+
+        // Client push only: one answer, the count, once the caller ends its input.
+        b.RegisterStream(Counter, (_, incoming) => incoming.Count().Select(c => Bytes($"{c}")));
+
+        // Two messages, then an error.
+        b.RegisterStream(Broken, (_, _) => Observable.Range(1, 2).Select(i => Bytes($"{i}")).Concat(Observable.Throw<byte[]>(new InvalidOperationException("disk on fire"))));
+
+        b.RegisterStream(Refusing, (byte[] _, IObservable<byte[]> _) => throw new UnauthorizedAccessException("not for you"));
+
+        // Never sends, records its lifetime.
+        b.RegisterStream(Idle, (_, incoming) => Observable.Create<byte[]>(_ =>
+        {
+            _handlerEvents.Add($"subscribed@{_grid.Scheduler.Clock}");
+            return Disposable.Create(() => _handlerEvents.Add($"disposed@{_grid.Scheduler.Clock}"));
+        }));
+        _grid.RunMs(10);
+    }
+
+    [TearDown]
+    public async Task TearDown() => await _grid.DisposeAsync();
+
+    private (ClientStream Stream, ITestableObserver<string> Received) Open(HandlerId handler, string? payload = null, StreamOptions? options = null)
+    {
+        var stream = _grid["a"].Connection("b").NewStream(handler, payload is null ? null : Bytes(payload), options);
+        var received = _grid.Scheduler.CreateObserver<string>();
+        stream.Select(Text).Subscribe(received);
+        return (stream, received);
+    }
+
+    private static string[] Values(ITestableObserver<string> observer) =>
+        [.. observer.Messages.Where(m => m.Value.Kind == System.Reactive.NotificationKind.OnNext).Select(m => m.Value.Value)];
+
+    private int Pending() => _grid["a"].PendingCalls() + _grid["b"].PendingCalls();
+
+    [Test]
+    public void TwoWay_RunningSum_AnswersEachMessageInOrder_AndCompletesAfterTheInputEnds()
+    {
+        var (stream, received) = Open(Sum);
+        foreach (var n in new[] { 1, 2, 3, 4 })
+        {
+            stream.OnNext(Bytes($"{n}"));
+        }
+
+        _grid.RunMs(10);
+        Assert.That(Values(received), Is.EqualTo(new[] { "1", "3", "6", "10" }));
+        Assert.That(received.Messages.Last().Value.Kind, Is.EqualTo(System.Reactive.NotificationKind.OnNext), "still open while the input is");
+
+        stream.OnCompleted();
+        _grid.RunMs(10);
+        Assert.That(received.Messages.Last().Value.Kind, Is.EqualTo(System.Reactive.NotificationKind.OnCompleted));
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void ServerPushOnly_WithAnInitialPayload_AndWithNone()
+    {
+        var (_, five) = Open(Countdown, "5");
+        var (noInput, three) = Open(Countdown);
+        _grid.RunMs(10);
+
+        Assert.That(Values(five), Is.EqualTo(new[] { "5", "4", "3", "2", "1" }));
+        Assert.That(Values(three), Is.EqualTo(new[] { "3", "2", "1" }));
+        Assert.That(three.Messages.Last().Value.Kind, Is.EqualTo(System.Reactive.NotificationKind.OnCompleted));
+        Assert.Throws<InvalidOperationException>(() => noInput.OnNext(Bytes("x")));
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void ClientPushOnly_TheHandlerAnswersOnceTheInputEnds()
+    {
+        var (stream, received) = Open(Counter);
+        for (var i = 0; i < 50; i++)
+        {
+            stream.OnNext(Bytes("x"));
+        }
+
+        stream.OnCompleted();
+        _grid.RunMs(10);
+
+        Assert.That(Values(received), Is.EqualTo(new[] { "50" }));
+        Assert.That(received.Messages.Last().Value.Kind, Is.EqualTo(System.Reactive.NotificationKind.OnCompleted));
+    }
+
+    [Test]
+    public void RemoteError_MidStream_ComesAfterTheMessagesBeforeIt()
+    {
+        var (_, received) = Open(Broken);
+        _grid.RunMs(10);
+
+        Assert.That(Values(received), Is.EqualTo(new[] { "1", "2" }));
+        Assert.That(received.Messages.Last().Value.Exception, Is.TypeOf<RemoteException>().With.Message.EqualTo("disk on fire"));
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void Refusal_ByAnUnknownHandler_OrByTheHandlerItself_IsAClearError()
+    {
+        var (_, unknown) = Open(Missing);
+        var (_, refused) = Open(Refusing);
+        _grid.RunMs(10);
+
+        Assert.That(unknown.Messages.Single().Value.Exception, Is.TypeOf<HandlerNotFoundException>().With.Message.Contains("stream handler 99"));
+        Assert.That(refused.Messages.Single().Value.Exception, Is.TypeOf<RemoteException>().With.Message.EqualTo("not for you"));
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void Dispose_CancelsOnBothSides_NoNotificationFollows()
+    {
+        var stream = _grid["a"].Connection("b").NewStream(Idle);
+        var received = _grid.Scheduler.CreateObserver<byte[]>();
+        var subscription = stream.Subscribe(received);
+        _grid.RunMs(10);
+
+        subscription.Dispose();
+        _grid.RunMs(10);
+
+        Assert.That(received.Messages, Is.Empty);
+        Assert.That(_handlerEvents, Has.Count.EqualTo(2));
+        Assert.That(_handlerEvents[1], Does.StartWith("disposed@"), "the handler's outgoing subscription was disposed");
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void OnError_CancelsTheHandler_AndTheCallerSeesTheSameError()
+    {
+        var (stream, received) = Open(Idle);
+        _grid.RunMs(10);
+        var reason = new TimeoutException("caller gave up");
+
+        stream.OnError(reason);
+        _grid.RunMs(10);
+
+        Assert.That(received.Messages.Single().Value.Exception, Is.SameAs(reason));
+        Assert.That(_handlerEvents.Last(), Does.StartWith("disposed@"));
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void Deadline_EndsTheStreamOnBothSides_AtTheDeadline()
+    {
+        var (_, received) = Open(Idle, options: new StreamOptions { Timeout = TimeSpan.FromMilliseconds(500) });
+        _grid.RunMs(1000);
+
+        Assert.That(received.Messages.Single().Time, Is.EqualTo(Ms(510) + Tick), "opened at 10 ms; the error is dispatched one tick after the deadline");
+        Assert.That(received.Messages.Single().Value.Exception, Is.TypeOf<DeadlineExceededException>());
+        Assert.That(_handlerEvents.Last(), Does.StartWith("disposed@"));
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void LinkLost_MidStream_ErrorsTheStreamOnBothSidesAtOnce_AndReleasesAllState()
+    {
+        var (_, idle) = Open(Idle);
+        var (sum, running) = Open(Sum);
+        sum.OnNext(Bytes("1"));
+        _grid.RunMs(10);
+
+        _grid.Network.Cut("a", "b");
+        _grid.RunMs(5);
+
+        Assert.That(idle.Messages.Last().Value.Exception, Is.TypeOf<DisconnectedException>());
+        Assert.That(running.Messages.Last().Value.Exception, Is.TypeOf<DisconnectedException>());
+        Assert.That(_handlerEvents.Last(), Does.StartWith("disposed@"), "the handler was cancelled");
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void NoPing_WhenTheServersAnswersAreHeld_TheStreamFailsOnTheCaller_AndTheHandlerIsCancelled()
+    {
+        // Connection pings are slow here, so only the stream's own pings can notice.
+        var (_, received) = Open(Idle);
+        _grid.RunMs(10);
+
+        _grid.Network.Hold("b", "a");
+        _grid.RunMs(6000);
+
+        Assert.That(received.Messages.Single().Value.Exception, Is.TypeOf<DisconnectedException>().With.Message.Contains("No pong for stream"));
+        Assert.That(_handlerEvents.Last(), Does.StartWith("disposed@"), "the caller told the handler");
+        Assert.That(_grid["a"].Connection("b").State, Is.EqualTo(ConnectionState.Connected), "the connection itself is still up");
+    }
+
+    [Test]
+    public void NoPing_WhenTheCallersPingsAreHeld_TheHandlerIsCancelled()
+    {
+        var (_, received) = Open(Idle);
+        _grid.RunMs(10);
+
+        _grid.Network.Hold("a", "b");
+        _grid.RunMs(6000);
+
+        Assert.That(_handlerEvents.Last(), Does.StartWith("disposed@"));
+        Assert.That(_grid["b"].PendingCalls(), Is.Zero);
+        _grid.Network.Release("a", "b");
+        _grid.RunMs(10);
+        Assert.That(received.Messages.Single().Value.Exception, Is.Not.Null, "the caller learns the stream is gone");
+    }
+
+    [Test]
+    public void PingsKeepAnIdleStreamAliveForHours()
+    {
+        var (_, received) = Open(Idle);
+        _grid.Run(TimeSpan.FromHours(2));
+
+        Assert.That(received.Messages, Is.Empty);
+        Assert.That(_handlerEvents, Has.Count.EqualTo(1));
+        Assert.That(_grid["b"].PendingCalls(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void PushingFarBeyondTheCredit_FailsTheStreamWithBackpressure_InsteadOfBuffering()
+    {
+        var (stream, received) = Open(Sum, options: new StreamOptions { PushBufferCapacity = 10 });
+
+        // Before the accept there is no credit at all: ten pushes wait, the eleventh overflows.
+        for (var i = 0; i < 100; i++)
+        {
+            stream.OnNext(Bytes("1"));
+        }
+
+        _grid.RunMs(10);
+        Assert.That(received.Messages.Single().Value.Exception, Is.TypeOf<BackpressureException>().With.Message.Contains("10 messages beyond its credit"));
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void Subscribe_Twice_Throws_AndNotConnected_FailsAtOnce()
+    {
+        var stream = _grid["a"].Connection("b").NewStream(Idle);
+        stream.Subscribe(_ => { }, _ => { });
+
+        Assert.Throws<InvalidOperationException>(() => stream.Subscribe(_ => { }, _ => { }));
+
+        _grid.Network.Cut("a", "b");
+        _grid.RunMs(5);
+        var late = _grid.Scheduler.CreateObserver<byte[]>();
+        _grid["a"].Connection("b").NewStream(Idle).Subscribe(late);
+        Assert.That(late.Messages.Single().Value.Exception, Is.TypeOf<DisconnectedException>());
+    }
+}
