@@ -56,11 +56,6 @@ public static class Runner
             context.Progress($"wrote {Path.Combine(output, "latest.md")} and latest.json");
         }
 
-        foreach (var note in results.Notes.Where(n => n.StartsWith("grid streams", StringComparison.Ordinal)))
-        {
-            Console.WriteLine($"NOTE: {note}");
-        }
-
         if (results.Failures.Count > 0)
         {
             Console.WriteLine();

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Grid.Reactive.Benchmarks.GridSystem;
 using Grid.Reactive.Benchmarks.Harness;
 using Grid.Reactive.Benchmarks.Systems;
 
@@ -36,10 +35,6 @@ public static class StreamRuns
         if (system.NotAvailable is { } reason)
         {
             context.Progress($"{scenario} {system.Name}: n/a ({reason})");
-            if (system is GridStreamSystem && GridStreamProbe.Failure is { } why)
-            {
-                context.Results.Note($"grid streams were skipped: {why}.");
-            }
             foreach (var param in parameters)
             {
                 context.Results.NotAvailable(scenario, system.Name, param, metrics, reason);

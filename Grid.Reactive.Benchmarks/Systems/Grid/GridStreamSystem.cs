@@ -25,7 +25,7 @@ public sealed class GridStreamSystem : IStreamSystem
     public string Name => "grid";
 
     /// <inheritdoc />
-    public string? NotAvailable => GridStreamProbe.Failure is null ? null : "grid streams crash the process, see notes";
+    public string? NotAvailable => null;
 
     /// <inheritdoc />
     public async Task<IStreamTarget> StartAsync(CancellationToken cancellationToken)
