@@ -141,3 +141,22 @@ public sealed class BackpressureException : GridException
     /// <summary>Creates the exception.</summary>
     public BackpressureException() { }
 }
+
+/// <summary>
+/// A typed call's payload could not be deserialized into the type both sides agreed on (usually two versions of a
+/// type). Only that call or stream fails; the connection goes on.
+/// </summary>
+public sealed class PayloadException : GridException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">Which type could not be read, and why.</param>
+    public PayloadException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a cause.</summary>
+    /// <param name="message">Which type could not be read, and why.</param>
+    /// <param name="innerException">The serializer's error.</param>
+    public PayloadException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <summary>Creates the exception.</summary>
+    public PayloadException() { }
+}

@@ -1,0 +1,48 @@
+using System.Reactive.Threading.Tasks;
+using Grid.Reactive.Tests.Transport;
+
+namespace Grid.Reactive.Tests.Support;
+
+/// <summary>Two or more managers on real loopback WebSockets and real threads, connected before the test runs.</summary>
+public sealed class RealGrid : IAsyncDisposable
+{
+    /// <summary>Turns a hang into a failure; never a timing assertion.</summary>
+    public static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
+
+    private RealGrid(Manager[] nodes) => Nodes = nodes;
+
+    public Manager[] Nodes { get; }
+
+    public static async Task<RealGrid> StartAsync(int count, Action<Manager>? setup = null)
+    {
+        var addresses = Enumerable.Range(0, count).Select(_ => FreePort.NextAddress()).ToArray();
+        var nodes = addresses.Select(address => new Manager(new ManagerOptions
+        {
+            Address = address,
+            Remotes = addresses,
+            Transport = new WebSocketTransport(),
+            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
+            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
+        })).ToArray();
+        foreach (var node in nodes)
+        {
+            TestHandlers.RegisterBasics(node);
+            setup?.Invoke(node);
+            await node.StartAsync();
+        }
+
+        await Task.WhenAll(nodes.SelectMany(n => n.Connections)
+            .Select(c => c.FirstAsync(s => s == ConnectionState.Connected).ToTask().WaitAsync(Guard)));
+        return new RealGrid(nodes);
+    }
+
+    public Connection From(int from, int to) => Nodes[from].Connection(Nodes[to].Address);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in Nodes)
+        {
+            await node.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Reactive.Linq;
+using Grid.Reactive.Handlers;
+using MessagePack;
+
+namespace Grid.Reactive;
+
+/// <summary>
+/// A stream handler with MessagePack-serialized types: the initial payload, the caller's messages and the handler's
+/// messages. One instance, shared by both sides, registers the server side and opens the streams, so they cannot
+/// disagree on the handler id, the subroute, the windows or the types.
+/// </summary>
+/// <typeparam name="TPayload">The initial payload sent with the open.</typeparam>
+/// <typeparam name="TIn">Messages from the caller to the handler.</typeparam>
+/// <typeparam name="TOut">Messages from the handler to the caller.</typeparam>
+public sealed class TypedStream<TPayload, TIn, TOut>
+{
+    private readonly MessagePackSerializerOptions _serializer;
+
+    /// <summary>Describes the stream handler.</summary>
+    /// <param name="id">The handler id.</param>
+    /// <param name="options">The windows; defaults when null.</param>
+    /// <param name="subroute">An optional static subroute.</param>
+    /// <param name="serializer">MessagePack options; <see cref="MessagePackSerializerOptions.Standard"/> when null.</param>
+    public TypedStream(HandlerId id, StreamHandlerOptions? options = null, string? subroute = null, MessagePackSerializerOptions? serializer = null)
+    {
+        Id = id;
+        Options = options ?? new StreamHandlerOptions();
+        Subroute = subroute;
+        _serializer = serializer ?? MessagePackSerializerOptions.Standard;
+    }
+
+    /// <summary>The handler id.</summary>
+    public HandlerId Id { get; }
+
+    /// <summary>The windows the handler is registered with.</summary>
+    public StreamHandlerOptions Options { get; }
+
+    /// <summary>The static subroute, or null.</summary>
+    public string? Subroute { get; }
+
+    /// <summary>Serves the stream the Rx way (see <see cref="Manager.RegisterStream(HandlerId, Func{byte[], IObservable{byte[]}, IObservable{byte[]}}, StreamHandlerOptions?, string?)"/>).</summary>
+    /// <param name="manager">The serving node.</param>
+    /// <param name="serve">From the payload and the caller's messages to the messages sent back. A payload that cannot be read refuses the stream; an incoming message that cannot be read errors <c>incoming</c> with a <see cref="PayloadException"/>.</param>
+    /// <returns>Disposing it unregisters the handler.</returns>
+    public IDisposable Register(Manager manager, Func<TPayload, IObservable<TIn>, IObservable<TOut>> serve)
+    {
+        ArgumentNullException.ThrowIfNull(manager);
+        ArgumentNullException.ThrowIfNull(serve);
+        var serializer = _serializer;
+        return manager.RegisterStream(Id, (payload, incoming) =>
+            serve(TypedCodec.Read<TPayload>(payload, serializer), incoming.Select(m => TypedCodec.Read<TIn>(m, serializer)))
+                .Select(m => TypedCodec.Write(m, serializer)), Options, Subroute);
+    }
+
+    /// <summary>Serves the stream the credit-aware way (see <see cref="ServerStream"/>).</summary>
+    /// <param name="manager">The serving node.</param>
+    /// <param name="serve">Runs the stream; its end (or exception) ends the stream.</param>
+    /// <returns>Disposing it unregisters the handler.</returns>
+    public IDisposable Register(Manager manager, Func<TypedServerStream<TPayload, TIn, TOut>, CancellationToken, Task> serve)
+    {
+        ArgumentNullException.ThrowIfNull(manager);
+        ArgumentNullException.ThrowIfNull(serve);
+        var serializer = _serializer;
+        return manager.RegisterStream(Id, (stream, cancellationToken) =>
+            serve(new TypedServerStream<TPayload, TIn, TOut>(stream, TypedCodec.Read<TPayload>(stream.Payload, serializer), serializer), cancellationToken),
+            Options, Subroute);
+    }
+
+    /// <summary>Prepares a stream to this handler on the other end of <paramref name="connection"/>; subscribing opens it.</summary>
+    /// <param name="connection">The connection to the serving node.</param>
+    /// <param name="payload">The initial payload.</param>
+    /// <param name="options">Deadline and push buffer; defaults when null.</param>
+    /// <returns>The stream, not yet open.</returns>
+    public TypedClientStream<TIn, TOut> Open(Connection connection, TPayload payload, StreamOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return new TypedClientStream<TIn, TOut>(connection.NewStream(Id, TypedCodec.Write(payload, _serializer), options, Subroute), _serializer);
+    }
+}
