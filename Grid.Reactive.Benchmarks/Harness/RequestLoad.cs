@@ -13,10 +13,38 @@ public delegate IEchoClient ClientPicker(int lane, ref ulong random);
 /// <param name="Elapsed">The measured window.</param>
 /// <param name="Latency">Latencies of the measured calls.</param>
 /// <param name="AllocatedBytes">Bytes the whole process allocated during the measured window.</param>
-public sealed record LoadResult(long Ops, long Errors, string? FirstError, TimeSpan Elapsed, LatencyHistogram Latency, long AllocatedBytes)
+/// <param name="Rate">Calls per second when it is not simply ops over elapsed (the median round of combined runs).</param>
+public sealed record LoadResult(long Ops, long Errors, string? FirstError, TimeSpan Elapsed, LatencyHistogram Latency, long AllocatedBytes,
+    double? Rate = null)
 {
-    /// <summary>Calls per second.</summary>
-    public double PerSecond => Ops / Elapsed.TotalSeconds;
+    /// <summary>Calls per second: for combined rounds, the median round's.</summary>
+    public double PerSecond => Rate ?? Ops / Elapsed.TotalSeconds;
+
+    /// <summary>
+    /// Combines the rounds of one system: counts and latencies add up (percentiles over every call), the rate is the
+    /// median round's, so one round disturbed by other work on the machine does not move it.
+    /// </summary>
+    public static LoadResult Combine(IReadOnlyList<LoadResult> rounds)
+    {
+        ArgumentNullException.ThrowIfNull(rounds);
+        var latency = new LatencyHistogram();
+        foreach (var round in rounds)
+        {
+            latency.Add(round.Latency);
+        }
+
+        return new LoadResult(rounds.Sum(r => r.Ops), rounds.Sum(r => r.Errors), rounds.Select(r => r.FirstError).FirstOrDefault(e => e is not null),
+            TimeSpan.FromTicks(rounds.Sum(r => r.Elapsed.Ticks)), latency, rounds.Sum(r => r.AllocatedBytes), Median(rounds.Select(r => r.PerSecond)));
+    }
+
+    /// <summary>The median of <paramref name="values"/> (the mean of the middle two for an even count).</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN
+            : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2]
+            : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
 
     /// <summary>Bytes allocated per measured call.</summary>
     public double AllocatedPerOp => Ops == 0 ? double.NaN : (double)AllocatedBytes / Ops;

@@ -2,12 +2,19 @@ using System.Globalization;
 
 namespace Grid.Reactive.Benchmarks.Harness;
 
-/// <summary>How long a timed run warms up and then measures.</summary>
-public sealed record Durations(TimeSpan WarmUp, TimeSpan Measure)
+/// <summary>
+/// How long a timed run warms up and then measures, and in how many rounds: with several, the systems of a scenario
+/// take turns round by round (grid, grpc, ws-raw, grid, grpc, ...) so that a change in the machine's load hits them
+/// alike, and each system's rate is its median round.
+/// </summary>
+public sealed record Durations(TimeSpan WarmUp, TimeSpan Measure, int Rounds = 1)
 {
-    /// <summary>Both, for progress lines.</summary>
+    /// <summary>One round's warm-up and measured window, for progress lines.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"warm-up {WarmUp.TotalSeconds:0.#} s, measure {Measure.TotalSeconds:0.#} s");
+        $"warm-up {WarmUp.TotalSeconds:0.##} s, measure {Measure.TotalSeconds:0.##} s");
+
+    /// <summary>The same total measuring time in one round (for figures that do not depend on load, like allocations).</summary>
+    public Durations OneRound() => new(WarmUp * 2, Measure * Rounds, 1);
 }
 
 /// <summary>How much of the benchmark runs, and for how long.</summary>
@@ -47,12 +54,12 @@ public sealed class RunOptions
     /// <summary>True when --help was asked for.</summary>
     public bool Help { get; private init; }
 
-    /// <summary>Warm-up and measured window of one request run (one system, one parameter).</summary>
+    /// <summary>Rounds, and warm-up and measured window of each, of a request run (one system, one parameter).</summary>
     public Durations Requests => Mode switch
     {
-        RunMode.Full => new(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)),
-        RunMode.Quick => new(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1.5)),
-        _ => new(TimeSpan.FromSeconds(0.2), TimeSpan.FromSeconds(0.6)),
+        RunMode.Full => new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), 5),
+        RunMode.Quick => new(TimeSpan.FromSeconds(0.25), TimeSpan.FromSeconds(0.4), 3),
+        _ => new(TimeSpan.FromSeconds(0.2), TimeSpan.FromSeconds(0.6), 1),
     };
 
     /// <summary>Warm-up and measured window of one stream run.</summary>

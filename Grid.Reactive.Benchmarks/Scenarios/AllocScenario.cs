@@ -56,7 +56,8 @@ public sealed class AllocScenario : IScenario
                 var client = cluster.Client(0, 1);
                 foreach (var c in levels)
                 {
-                    var result = await RequestRuns.RunCheckedAsync(context, Name, system.Name, Param(c), c, (int _, ref ulong _) => client, Metrics);
+                    var result = await RequestRuns.RunCheckedAsync(context, Name, system.Name, Param(c), Param(c), c, (int _, ref ulong _) => client, Metrics,
+                        context.Options.Requests.OneRound());
                     if (result is null)
                     {
                         continue;
@@ -94,7 +95,7 @@ public sealed class AllocScenario : IScenario
             try
             {
                 var result = await StreamRuns.RunCheckedAsync(context, Name, system.Name, param, target,
-                    (sink, stop) => target.ReceiveAsync(PayloadSize, StreamScenario.Window, sink, stop), PayloadSize, context.Options.Streams, Metrics);
+                    (sink, stop) => target.ReceiveAsync(PayloadSize, StreamScenario.Window, sink, stop), PayloadSize, context.Options.Streams.OneRound(), Metrics);
                 if (result is not null)
                 {
                     context.Results.Add(Name, system.Name, param, Metric, result.AllocatedPerMessage);

@@ -19,27 +19,20 @@ public sealed class BidiScenario : IScenario
     public async Task RunAsync(BenchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        foreach (var system in context.StreamSystems)
+        var started = await StreamScenario.StartAllAsync(context, Name, [Param], Metrics);
+        try
         {
-            var target = await StreamRuns.StartAsync(context, Name, system, [Param], Metrics);
-            if (target is null)
+            var entries = started.Select(s => new StreamEntry(s.System.Name, s.Target,
+                (sink, stop) => s.Target.BidiEchoAsync(Size, StreamScenario.Window, sink, stop))).ToList();
+            var results = await StreamRuns.RunRoundsAsync(context, Name, Param, entries, Size, Metrics);
+            foreach (var (system, result) in results)
             {
-                continue;
+                context.Results.Add(Name, system, Param, "msgs_per_s", result.PerSecond);
             }
-
-            try
-            {
-                var result = await StreamRuns.RunCheckedAsync(context, Name, system.Name, Param, target,
-                    (sink, stop) => target.BidiEchoAsync(Size, StreamScenario.Window, sink, stop), Size, context.Options.Streams, Metrics);
-                if (result is not null)
-                {
-                    context.Results.Add(Name, system.Name, Param, "msgs_per_s", result.PerSecond);
-                }
-            }
-            finally
-            {
-                await StreamRuns.StopAsync(context, target, system.Name);
-            }
+        }
+        finally
+        {
+            await StreamScenario.StopAllAsync(context, started);
         }
     }
 }

@@ -26,36 +26,24 @@ public sealed class MeshScenario : IScenario
         foreach (var nodes in sizes)
         {
             var param = string.Create(CultureInfo.InvariantCulture, $"nodes={nodes}");
-            foreach (var system in context.EchoSystems.Where(s => s.MaxNodes >= nodes && s.MaxConcurrency >= Concurrency))
+            var started = new List<(IEchoSystem System, IEchoCluster Cluster)>();
+            try
             {
-                var cluster = await RequestRuns.StartAsync(context, Name, system, nodes, Concurrency, [param], RequestRuns.RateMetrics);
-                if (cluster is null)
+                foreach (var system in context.EchoSystems.Where(s => s.MaxNodes >= nodes && s.MaxConcurrency >= Concurrency))
                 {
-                    continue;
-                }
-
-                try
-                {
-                    var clients = new IEchoClient[nodes * nodes];
-                    for (var from = 0; from < nodes; from++)
+                    if (await RequestRuns.StartAsync(context, Name, system, nodes, Concurrency, [param], RequestRuns.RateMetrics) is { } cluster)
                     {
-                        for (var to = 0; to < nodes; to++)
-                        {
-                            if (from != to)
-                            {
-                                clients[(from * nodes) + to] = cluster.Client(from, to);
-                            }
-                        }
-                    }
-
-                    var result = await RequestRuns.RunCheckedAsync(context, Name, system.Name, param, Concurrency,
-                        (int _, ref ulong random) => RandomPair(clients, nodes, ref random), RequestRuns.RateMetrics);
-                    if (result is not null)
-                    {
-                        RequestRuns.RecordRates(context, Name, system.Name, param, result);
+                        started.Add((system, cluster));
                     }
                 }
-                finally
+
+                var entries = started.Select(s => new RequestEntry(s.System.Name, Concurrency, RandomPairs(s.Cluster, nodes))).ToList();
+                var results = await RequestRuns.RunRoundsAsync(context, Name, param, entries, RequestRuns.RateMetrics);
+                RequestRuns.RecordRates(context, Name, param, results);
+            }
+            finally
+            {
+                foreach (var (system, cluster) in started)
                 {
                     await RequestRuns.StopAsync(context, cluster, system.Name);
                 }
@@ -63,6 +51,23 @@ public sealed class MeshScenario : IScenario
         }
 
         context.Results.Note("mesh: grid has one WebSocket per pair of nodes, used both ways; grpc and ws-raw have a client (channel / socket) per ordered pair.");
+    }
+
+    private static ClientPicker RandomPairs(IEchoCluster cluster, int nodes)
+    {
+        var clients = new IEchoClient[nodes * nodes];
+        for (var from = 0; from < nodes; from++)
+        {
+            for (var to = 0; to < nodes; to++)
+            {
+                if (from != to)
+                {
+                    clients[(from * nodes) + to] = cluster.Client(from, to);
+                }
+            }
+        }
+
+        return (int _, ref ulong random) => RandomPair(clients, nodes, ref random);
     }
 
     private static IEchoClient RandomPair(IEchoClient[] clients, int nodes, ref ulong random)

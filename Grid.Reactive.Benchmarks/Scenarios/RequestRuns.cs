@@ -3,6 +3,9 @@ using Grid.Reactive.Benchmarks.Systems;
 
 namespace Grid.Reactive.Benchmarks.Scenarios;
 
+/// <summary>One system's load for a parameter: its name, how many workers, and the client each call goes through.</summary>
+public sealed record RequestEntry(string System, int Lanes, ClientPicker Pick);
+
 /// <summary>What the request scenarios share: starting a system, running a load on it, recording or failing.</summary>
 public static class RequestRuns
 {
@@ -33,15 +36,46 @@ public static class RequestRuns
     }
 
     /// <summary>
-    /// Runs one closed-loop load and checks it: a run with any wrong or failed call, or none at all, is recorded as a
-    /// failure and yields null, so a broken system never reports a speed.
+    /// Runs the loads of several systems for one parameter, in turns round by round (see <see cref="Durations"/>), and
+    /// returns each system's combined result. A system that fails a round is recorded as failed and left out.
     /// </summary>
-    public static async Task<LoadResult?> RunCheckedAsync(BenchContext context, string scenario, string system, string param,
-        int lanes, ClientPicker pick, IEnumerable<string> metrics)
+    public static async Task<IReadOnlyDictionary<string, LoadResult>> RunRoundsAsync(BenchContext context, string scenario, string param,
+        IReadOnlyList<RequestEntry> entries, IEnumerable<string> metrics)
     {
         ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(entries);
         var durations = context.Options.Requests;
-        context.Progress($"{scenario} {system} {param}: {durations} ...");
+        var rounds = entries.ToDictionary(e => e.System, _ => new List<LoadResult>());
+        for (var round = 1; round <= durations.Rounds; round++)
+        {
+            var label = durations.Rounds == 1 ? "" : $" round {round}/{durations.Rounds}";
+            foreach (var entry in entries.Where(e => rounds.ContainsKey(e.System)))
+            {
+                var result = await RunCheckedAsync(context, scenario, entry.System, param + label, param, entry.Lanes, entry.Pick, metrics, durations);
+                if (result is null)
+                {
+                    rounds.Remove(entry.System);
+                }
+                else
+                {
+                    rounds[entry.System].Add(result);
+                }
+            }
+        }
+
+        return rounds.ToDictionary(r => r.Key, r => LoadResult.Combine(r.Value));
+    }
+
+    /// <summary>
+    /// Runs one closed-loop load and checks it: a run with any wrong or failed call, or none at all, is recorded as a
+    /// failure (under <paramref name="param"/>) and yields null, so a broken system never reports a speed.
+    /// </summary>
+    public static async Task<LoadResult?> RunCheckedAsync(BenchContext context, string scenario, string system, string label, string param,
+        int lanes, ClientPicker pick, IEnumerable<string> metrics, Durations durations)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(durations);
+        context.Progress($"{scenario} {system} {label}: {durations} ...");
         LoadResult result;
         try
         {
@@ -56,12 +90,12 @@ public static class RequestRuns
         if (result.Errors > 0 || result.Ops == 0)
         {
             var why = result.Errors > 0 ? $"{result.Errors} failed calls, first: {result.FirstError}" : "no call completed";
-            context.Progress($"{scenario} {system} {param}: FAILED: {why}");
+            context.Progress($"{scenario} {system} {label}: FAILED: {why}");
             context.Results.Failed(scenario, system, param, metrics, why);
             return null;
         }
 
-        context.Progress($"{scenario} {system} {param}: {BenchContext.F(result.PerSecond)} req/s, p50 {BenchContext.F(result.Latency.MicrosAtQuantile(0.5))} us, p99 {BenchContext.F(result.Latency.MicrosAtQuantile(0.99))} us, {BenchContext.F(result.AllocatedPerOp)} B/op");
+        context.Progress($"{scenario} {system} {label}: {BenchContext.F(result.PerSecond)} req/s, p50 {BenchContext.F(result.Latency.MicrosAtQuantile(0.5))} us, p99 {BenchContext.F(result.Latency.MicrosAtQuantile(0.99))} us, {BenchContext.F(result.AllocatedPerOp)} B/op");
         return result;
     }
 
@@ -73,6 +107,16 @@ public static class RequestRuns
         context.Results.Add(scenario, system, param, "req_per_s", result.PerSecond);
         context.Results.Add(scenario, system, param, "p50_us", result.Latency.MicrosAtQuantile(0.5));
         context.Results.Add(scenario, system, param, "p99_us", result.Latency.MicrosAtQuantile(0.99));
+    }
+
+    /// <summary>Records the figures of every system that completed its rounds.</summary>
+    public static void RecordRates(BenchContext context, string scenario, string param, IReadOnlyDictionary<string, LoadResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        foreach (var (system, result) in results)
+        {
+            RecordRates(context, scenario, system, param, result);
+        }
     }
 
     /// <summary>Stops a cluster; a failure to stop is reported, not thrown.</summary>

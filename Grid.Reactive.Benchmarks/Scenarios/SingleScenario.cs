@@ -1,5 +1,6 @@
 using System.Globalization;
 using Grid.Reactive.Benchmarks.Harness;
+using Grid.Reactive.Benchmarks.Systems;
 
 namespace Grid.Reactive.Benchmarks.Scenarios;
 
@@ -17,30 +18,31 @@ public sealed class SingleScenario : IScenario
     {
         ArgumentNullException.ThrowIfNull(context);
         int[] concurrencies = context.Smoke ? [1, 64] : [1, 16, 64, 256];
-        foreach (var system in context.EchoSystems)
+        var started = new List<(IEchoSystem System, IEchoCluster Cluster)>();
+        try
         {
-            var levels = concurrencies.Where(c => c <= system.MaxConcurrency).ToArray();
-            var parameters = levels.Select(Param).ToArray();
-            var cluster = await RequestRuns.StartAsync(context, Name, system, 2, levels.Max(), parameters, RequestRuns.RateMetrics);
-            if (cluster is null)
+            foreach (var system in context.EchoSystems)
             {
-                continue;
-            }
-
-            try
-            {
-                var client = cluster.Client(0, 1);
-                foreach (var c in levels)
+                var levels = concurrencies.Where(c => c <= system.MaxConcurrency).ToArray();
+                var cluster = await RequestRuns.StartAsync(context, Name, system, 2, levels.Max(), levels.Select(Param), RequestRuns.RateMetrics);
+                if (cluster is not null)
                 {
-                    var result = await RequestRuns.RunCheckedAsync(context, Name, system.Name, Param(c), c,
-                        (int _, ref ulong _) => client, RequestRuns.RateMetrics);
-                    if (result is not null)
-                    {
-                        RequestRuns.RecordRates(context, Name, system.Name, Param(c), result);
-                    }
+                    started.Add((system, cluster));
                 }
             }
-            finally
+
+            foreach (var c in concurrencies)
+            {
+                var entries = started.Where(s => c <= s.System.MaxConcurrency)
+                    .Select(s => new RequestEntry(s.System.Name, c, Fixed(s.Cluster.Client(0, 1))))
+                    .ToList();
+                var results = await RequestRuns.RunRoundsAsync(context, Name, Param(c), entries, RequestRuns.RateMetrics);
+                RequestRuns.RecordRates(context, Name, Param(c), results);
+            }
+        }
+        finally
+        {
+            foreach (var (system, cluster) in started)
             {
                 await RequestRuns.StopAsync(context, cluster, system.Name);
             }
@@ -48,6 +50,8 @@ public sealed class SingleScenario : IScenario
 
         context.Results.Note("tcp-raw is a one-call-at-a-time ping-pong: it has figures at c=1 only.");
     }
+
+    private static ClientPicker Fixed(IEchoClient client) => (int _, ref ulong _) => client;
 
     private static string Param(int concurrency) => string.Create(CultureInfo.InvariantCulture, $"c={concurrency}");
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Grid.Reactive.Benchmarks.Harness;
+using Grid.Reactive.Benchmarks.Systems;
 
 namespace Grid.Reactive.Benchmarks.Scenarios;
 
@@ -25,35 +26,54 @@ public sealed class StreamScenario : IScenario
     {
         ArgumentNullException.ThrowIfNull(context);
         int[] sizes = [512, 64 * 1024];
-        var parameters = sizes.Select(Param).ToArray();
-        foreach (var system in context.StreamSystems)
+        var started = await StartAllAsync(context, Name, sizes.Select(Param).ToArray(), Metrics);
+        try
         {
-            var target = await StreamRuns.StartAsync(context, Name, system, parameters, Metrics);
-            if (target is null)
+            foreach (var size in sizes)
             {
-                continue;
-            }
-
-            try
-            {
-                foreach (var size in sizes)
+                var entries = started.Select(s => new StreamEntry(s.System.Name, s.Target,
+                    (sink, stop) => s.Target.ReceiveAsync(size, Window, sink, stop))).ToList();
+                var results = await StreamRuns.RunRoundsAsync(context, Name, Param(size), entries, size, Metrics);
+                foreach (var (system, result) in results)
                 {
-                    var result = await StreamRuns.RunCheckedAsync(context, Name, system.Name, Param(size), target,
-                        (sink, stop) => target.ReceiveAsync(size, Window, sink, stop), size, context.Options.Streams, Metrics);
-                    if (result is not null)
-                    {
-                        context.Results.Add(Name, system.Name, Param(size), "msgs_per_s", result.PerSecond);
-                        context.Results.Add(Name, system.Name, Param(size), "mb_per_s", result.PerSecond * size / Megabyte);
-                    }
+                    context.Results.Add(Name, system, Param(size), "msgs_per_s", result.PerSecond);
+                    context.Results.Add(Name, system, Param(size), "mb_per_s", result.PerSecond * size / Megabyte);
                 }
             }
-            finally
-            {
-                await StreamRuns.StopAsync(context, target, system.Name);
-            }
+        }
+        finally
+        {
+            await StopAllAsync(context, started);
         }
 
         context.Results.Note("stream: grpc has no message window; its server-streaming call is paced by HTTP/2 flow control (default windows). ws-raw packs as many messages as its credit allows (up to 64 KiB) into one WebSocket message. MB = 2^20 bytes.");
+    }
+
+    /// <summary>Starts every selected stream system (recording those that are n/a or fail to start).</summary>
+    public static async Task<List<(IStreamSystem System, IStreamTarget Target)>> StartAllAsync(BenchContext context, string scenario,
+        IReadOnlyList<string> parameters, IReadOnlyList<string> metrics)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var started = new List<(IStreamSystem System, IStreamTarget Target)>();
+        foreach (var system in context.StreamSystems)
+        {
+            if (await StreamRuns.StartAsync(context, scenario, system, parameters, metrics) is { } target)
+            {
+                started.Add((system, target));
+            }
+        }
+
+        return started;
+    }
+
+    /// <summary>Stops what <see cref="StartAllAsync"/> started.</summary>
+    public static async Task StopAllAsync(BenchContext context, IEnumerable<(IStreamSystem System, IStreamTarget Target)> started)
+    {
+        ArgumentNullException.ThrowIfNull(started);
+        foreach (var (system, target) in started)
+        {
+            await StreamRuns.StopAsync(context, target, system.Name);
+        }
     }
 
     private static string Param(int size) => string.Create(CultureInfo.InvariantCulture, $"size={size}");

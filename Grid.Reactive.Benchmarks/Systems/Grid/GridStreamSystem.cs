@@ -128,9 +128,9 @@ public sealed class GridStreamSystem : IStreamSystem
             {
                 await sender;
             }
-            catch (Exception ex) when (stop.IsCancellationRequested && ex is OperationCanceledException or DisconnectedException or GridException)
+            catch (Exception ex) when (stop.IsCancellationRequested && ex is OperationCanceledException or ObjectDisposedException or GridException)
             {
-                // Stopped by the run: the normal end.
+                // Stopped by the run: sends racing the cancel fail with ObjectDisposedException ("cancelled by its subscriber").
             }
         }
 
