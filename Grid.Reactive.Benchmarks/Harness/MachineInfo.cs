@@ -16,11 +16,18 @@ public sealed record MachineInfo(int Cores, string Os, string Runtime, string Gc
         GitCommit(repositoryDirectory),
         DateTimeOffset.UtcNow);
 
+    /// <summary>HEAD's commit, with "-dirty" when the work tree has changes, or null outside a repository.</summary>
     private static string? GitCommit(string directory)
+    {
+        var commit = Git(directory, "rev-parse", "HEAD");
+        return commit is null ? null : Git(directory, "status", "--porcelain", "--untracked-files=no") is { Length: > 0 } ? commit + "-dirty" : commit;
+    }
+
+    private static string? Git(string directory, params string[] arguments)
     {
         try
         {
-            using var git = Process.Start(new ProcessStartInfo("git", ["-C", directory, "rev-parse", "HEAD"])
+            using var git = Process.Start(new ProcessStartInfo("git", ["-C", directory, .. arguments])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -33,7 +40,7 @@ public sealed record MachineInfo(int Cores, string Os, string Runtime, string Gc
 
             var output = git.StandardOutput.ReadToEnd().Trim();
             git.WaitForExit(5000);
-            return git.ExitCode == 0 && output.Length > 0 ? output : null;
+            return git.ExitCode == 0 ? output : null;
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {

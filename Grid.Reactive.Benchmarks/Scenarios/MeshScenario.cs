@@ -50,7 +50,7 @@ public sealed class MeshScenario : IScenario
             }
         }
 
-        context.Results.Note("mesh: grid has one WebSocket per pair of nodes, used both ways; grpc and ws-raw have a client (channel / socket) per ordered pair.");
+        context.Results.Note("mesh: grid has one WebSocket per pair of nodes, used both ways; grpc and ws-raw have a client (channel / socket) per ordered pair, so with more nodes each ws-raw socket carries fewer calls at once and batches less: there it is a reference, not a ceiling.");
     }
 
     private static ClientPicker RandomPairs(IEchoCluster cluster, int nodes)
