@@ -27,8 +27,8 @@ public interface IEchoCluster : IAsyncDisposable
 
     /// <summary>
     /// Cuts every link of node <paramref name="node"/> by shutting it down, then starts it again at the same address
-    /// with the same handlers. Clients of the other nodes are expected to recover by themselves; clients created on
-    /// the cut node itself become invalid.
+    /// with the same handlers. Clients of the other nodes are expected to recover by themselves; ask
+    /// <see cref="Client"/> again for clients of the cut node itself.
     /// </summary>
     Task CutAsync(int node, CancellationToken cancellationToken);
 }

@@ -86,6 +86,13 @@ public sealed class GridEchoSystem(GridCallStyle style = GridCallStyle.Await) : 
                 _addresses[i] = $"127.0.0.1:{Ports.Free()}";
             }
 
+            // Which node of a pair dials follows from the two addresses; fix it so that node 0 dials node 1, as a
+            // gRPC client dials its server (the link-cut scenario depends on it).
+            if (nodes >= 2 && !Connections.DialDirection.ShouldDial(_addresses[0], _addresses[1]))
+            {
+                (_addresses[0], _addresses[1]) = (_addresses[1], _addresses[0]);
+            }
+
             for (var i = 0; i < nodes; i++)
             {
                 _managers[i] = NewNode(_addresses[i], _addresses, _transport);
@@ -116,9 +123,6 @@ public sealed class GridEchoSystem(GridCallStyle style = GridCallStyle.Await) : 
         public IEchoClient Client(int from, int to) =>
             _clients[from, to] ?? throw new ArgumentException($"No client from node {from} to node {to}.");
 
-        /// <summary>Whether node <paramref name="from"/> dials node <paramref name="to"/> (for notes).</summary>
-        public bool Dials(int from, int to) => _managers[from]!.Connection(_addresses[to]).IsDialer;
-
         public async Task CutAsync(int node, CancellationToken cancellationToken)
         {
             if (_managers[node] is { } old)
@@ -129,6 +133,14 @@ public sealed class GridEchoSystem(GridCallStyle style = GridCallStyle.Await) : 
 
             var restarted = NewNode(_addresses[node], _addresses, _transport);
             _managers[node] = restarted;
+            for (var to = 0; to < nodes; to++)
+            {
+                if (to != node)
+                {
+                    _clients[node, to] = new GridEchoClient(restarted.Connection(_addresses[to]), style, lanes);
+                }
+            }
+
             await restarted.StartAsync(cancellationToken);
         }
 
