@@ -274,4 +274,17 @@ public sealed class StreamTests
         _grid["a"].Connection("b").NewStream(Idle).Subscribe(late);
         Assert.That(late.Messages.Single().Value.Exception, Is.TypeOf<DisconnectedException>());
     }
+
+    [Test]
+    public void OversizedMessage_IsRefusedAtOnce_AndTheStreamGoesOn()
+    {
+        var (stream, received) = Open(Sum);
+
+        Assert.Throws<ArgumentException>(() => stream.OnNext(new byte[17 * 1024 * 1024]));
+        Assert.That(() => stream.SendAsync(new byte[17 * 1024 * 1024]), Throws.ArgumentException);
+        stream.OnNext(Bytes("7"));
+        _grid.RunMs(10);
+
+        Assert.That(Values(received), Is.EqualTo(new[] { "7" }));
+    }
 }

@@ -126,7 +126,7 @@ public sealed class Connection : IObservable<ConnectionState>
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(options.PushBufferCapacity, nameof(options));
-        return new ClientStream(this, handler, payload, options, subroute);
+        return new ClientStream(this, handler, payload, options, subroute, _grid.MaxPayload);
     }
 
     /// <summary>Observes the connection's state: the current one at once, then each change.</summary>
@@ -262,7 +262,7 @@ public sealed class Connection : IObservable<ConnectionState>
             throw new ArgumentException("The default HandlerId names no handler.", nameof(handler));
         }
 
-        var limit = _grid.Options.MaxMessageSize - Protocol.ProtocolConstants.MaxSubrouteBytes - 64;
+        var limit = _grid.MaxPayload;
         if (payload.Length > limit)
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,

@@ -45,6 +45,9 @@ internal sealed class GridContext
 
     public LinkSettings LinkSettings { get; }
 
+    /// <summary>Largest payload of one frame: the message cap less room for a frame's header and subroute.</summary>
+    public int MaxPayload => Options.MaxMessageSize - Protocol.ProtocolConstants.MaxSubrouteBytes - 64;
+
     public ulong InstanceId { get; set; }
 
     /// <summary>

@@ -66,6 +66,8 @@ internal sealed class Session : ILinkHandler
 
     public Dispatcher Dispatcher => _grid.Dispatcher;
 
+    public int MaxPayload => _grid.MaxPayload;
+
     public int PendingOutgoing => _outgoing.Count;
 
     public int PendingIncoming => _incoming.Count;

@@ -29,6 +29,7 @@ internal sealed class CreditWindow
     private readonly Queue<Pending> _queue = new();
     private readonly Subject<int> _creditChanges = new();
     private readonly int _pushLimit;
+    private readonly int _maxMessageBytes;
     private IStreamOutput? _output;
     private int _credit;
     private int _queuedPushes;
@@ -37,9 +38,10 @@ internal sealed class CreditWindow
     private Exception? _endError;
     private Exception? _closed;
 
-    public CreditWindow(int pushLimit)
+    public CreditWindow(int pushLimit, int maxMessageBytes)
     {
         _pushLimit = pushLimit;
+        _maxMessageBytes = maxMessageBytes;
     }
 
     public enum PushResult
@@ -102,6 +104,7 @@ internal sealed class CreditWindow
 
     public PushResult Push(byte[] message)
     {
+        CheckSize(message);
         lock (_gate)
         {
             if (_closed is not null || _ending)
@@ -128,6 +131,7 @@ internal sealed class CreditWindow
 
     public ValueTask SendAsync(byte[] message, CancellationToken cancellationToken)
     {
+        CheckSize(message);
         Pending pending;
         lock (_gate)
         {
@@ -223,6 +227,15 @@ internal sealed class CreditWindow
         }
 
         _creditChanges.OnCompleted();
+    }
+
+    private void CheckSize(byte[] message)
+    {
+        if (message.Length > _maxMessageBytes)
+        {
+            throw new ArgumentException(System.FormattableString.Invariant(
+                $"A stream message of {message.Length} bytes is larger than the {_maxMessageBytes} bytes MaxMessageSize allows."), nameof(message));
+        }
     }
 
     private void Drain()
