@@ -181,14 +181,11 @@ public sealed class Connection : IObservable<ConnectionState>
             }
         }
 
-        if (replaced is not null && !ReferenceEquals(replaced, session))
-        {
-            replaced.Close(new DisconnectedException($"The link {replaced.Describe} was replaced by a newer one."));
-        }
-        else if (replaced is not null)
-        {
-            replaced.Close(new DisconnectedException($"The connection {LocalAddress} <-> {RemoteAddress} was shut down."));
-        }
+        // A newer link from the same peer wins (the peer restarted or redialled before we noticed the old one die);
+        // a session that opens after shutdown is closed at once.
+        replaced?.Close(new DisconnectedException(ReferenceEquals(replaced, session)
+            ? $"The connection {LocalAddress} <-> {RemoteAddress} was shut down."
+            : $"The link {replaced.Describe} was replaced by a newer one."));
     }
 
     internal void Detach(Session session, Exception reason)

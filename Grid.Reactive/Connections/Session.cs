@@ -250,7 +250,7 @@ internal sealed class Session : ILinkHandler
         }
 
         var peer = HandshakeCodec.Decode(frame.Payload);
-        var reason = HandshakeValidator.Check(_grid, _grid.Options.Authenticator, peer, isResponse: IsDialer, RemoteAddress);
+        var reason = HandshakeValidator.Check(_grid, peer, isResponse: IsDialer, RemoteAddress);
         if (reason is not null)
         {
             _grid.Logger.LogWarning("Refused handshake from {Remote} on {Link}: {Reason}", peer.From, _link.Description, reason);
