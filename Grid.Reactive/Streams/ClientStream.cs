@@ -34,14 +34,14 @@ public sealed class ClientStream : ISubject<byte[], byte[]>
     private Exception? _failedBeforeOpen;
     private int _subscribed;
 
-    internal ClientStream(Connection connection, HandlerId handler, byte[] payload, StreamOptions options, string? subroute, int maxMessageBytes)
+    internal ClientStream(Connection connection, HandlerId handler, byte[] payload, StreamOptions options, string? subroute, int maxMessageBytes, Connections.Dispatcher dispatcher)
     {
         _connection = connection;
         _handler = handler;
         _payload = payload;
         _options = options;
         _subroute = subroute;
-        _window = new CreditWindow(options.PushBufferCapacity, maxMessageBytes);
+        _window = new CreditWindow(options.PushBufferCapacity, maxMessageBytes, dispatcher);
     }
 
     /// <summary>The credit left to send: the current value at once, then each change. Observers must not block.</summary>

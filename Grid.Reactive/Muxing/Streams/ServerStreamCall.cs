@@ -28,7 +28,7 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
         _session = session;
         _registration = registration;
         MuxId = open.MuxId;
-        _window = new CreditWindow(registration.Options.PushBufferCapacity, session.MaxPayload);
+        _window = new CreditWindow(registration.Options.PushBufferCapacity, session.MaxPayload, session.Dispatcher);
         _inbox = new StreamInbox(session.Dispatcher, registration.Options.InCapacity,
             grant: count =>
             {

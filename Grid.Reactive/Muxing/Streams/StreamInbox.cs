@@ -129,7 +129,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
             }
 
             // Publish the waiter, then look again: a message queued before it was published is seen here.
-            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var waiter = new TaskCompletionSource();
             Volatile.Write(ref _reader, waiter);
             if (_messages.IsEmpty && !_ended)
             {
@@ -213,7 +213,11 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     {
         if (Volatile.Read(ref _mode) == PullConsumer)
         {
-            Interlocked.Exchange(ref _reader, null)?.TrySetResult();
+            // The reader resumes in a dispatched work item: off the link's reader, and on the grid's scheduler.
+            if (Interlocked.Exchange(ref _reader, null) is { } waiter)
+            {
+                _dispatcher.Dispatch(static w => w.TrySetResult(), waiter);
+            }
         }
         else
         {
