@@ -24,8 +24,9 @@ internal sealed class GridContext
         LinkSettings = new LinkSettings(options.MaxMessageSize);
 
         // A restarted node must look different to its peers; the seed, when given, keeps simulations replayable.
+        // With a seed it is replayable yet differs for a node restarted later on the same clock.
         InstanceId = options.Reconnect.Seed is { } seed
-            ? (ulong)new Random(StableSeed(seed, options.Address)).NextInt64()
+            ? (ulong)new Random(StableSeed(seed ^ options.Scheduler.Now.UtcTicks.GetHashCode(), options.Address)).NextInt64()
             : BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
     }
 

@@ -50,7 +50,11 @@ internal sealed class Session : ILinkHandler
         IsDialer = remote is not null;
         _out = new OutboundQueue(link, grid.Options.Checksums, grid.Options.MaxMergedMessageSize, grid.Options.MaxMergedFrames);
         Streams = new StreamMux(this, grid);
+        Deadlines = new DeadlineList(grid.Scheduler);
     }
+
+    /// <summary>The deadlines of this session's single requests, both ways, under one timer.</summary>
+    public DeadlineList Deadlines { get; }
 
     /// <summary>The streams open on this session, both ways.</summary>
     public StreamMux Streams { get; }
@@ -141,6 +145,7 @@ internal sealed class Session : ILinkHandler
         }
 
         _timers.Dispose();
+        Deadlines.Close();
         _link.Close(reason);
         var lost = reason as DisconnectedException
             ?? new DisconnectedException($"The connection {_grid.Address} <-> {RemoteAddress ?? "?"} was lost: {reason.Message}", reason);
