@@ -14,8 +14,12 @@ var handlers = new
     Whoami = new HandlerId(2),
     Fail = new HandlerId(3),
     Slow = new HandlerId(4),
+    Compact = new HandlerId(10),
+    RunningSum = new HandlerId(11),
+    Firehose = new HandlerId(12),
 };
 
+var firehoseSent = 0;
 var secret = Encoding.UTF8.GetBytes("sample-grid-shared-secret-0123456789");
 var addresses = Enumerable.Range(0, 3).Select(_ => $"127.0.0.1:{FreePort()}").ToArray();
 var transport = new WebSocketTransport();
@@ -38,6 +42,30 @@ Manager NewNode(string address)
         await Task.Delay(TimeSpan.FromSeconds(30), cancellationToken);
         return payload;
     });
+
+    // Server push only: progress of a long job, paced by the caller's credit.
+    node.RegisterStream(handlers.Compact, async (stream, cancellationToken) =>
+    {
+        for (var percent = 0; percent <= 100; percent += 25)
+        {
+            await stream.SendAsync(Encoding.UTF8.GetBytes($"{address} compacted {percent}%"), cancellationToken);
+        }
+    }, new StreamHandlerOptions { InCapacity = 0 });
+
+    // Two-way, the Rx way: a running sum of the caller's numbers.
+    node.RegisterStream(handlers.RunningSum, (_, incoming) => incoming
+        .Scan(0L, (total, message) => total + BitConverter.ToInt64(message))
+        .Select(BitConverter.GetBytes));
+
+    // As fast as credit allows: each send waits until the caller has taken enough.
+    node.RegisterStream(handlers.Firehose, async (stream, cancellationToken) =>
+    {
+        for (var i = 1; i <= 12; i++)
+        {
+            await stream.SendAsync(BitConverter.GetBytes(i), cancellationToken);
+            Interlocked.Exchange(ref firehoseSent, i);
+        }
+    }, new StreamHandlerOptions { InCapacity = 0, OutCapacity = 3 });
     return node;
 }
 
@@ -101,6 +129,33 @@ var late = await nodes[0].Connection(addresses[1]).Request(handlers.Slow, [], ti
     .Select(_ => "unexpected success")
     .Catch((DeadlineExceededException e) => Observable.Return($"DeadlineExceededException: {e.Message}"));
 Console.WriteLine($"  {late}");
+
+Console.WriteLine("\nA stream pushing progress from one node to another:");
+await nodes[0].Connection(addresses[1]).NewStream(handlers.Compact)
+    .Do(message => Console.WriteLine($"  {Encoding.UTF8.GetString(message)}"))
+    .LastOrDefaultAsync();
+
+Console.WriteLine("\nA two-way stream, a remote running sum:");
+var sum = nodes[0].Connection(addresses[2]).NewStream(handlers.RunningSum);
+var sums = sum.Select(m => BitConverter.ToInt64(m)).ToList().ToTask();
+foreach (var n in new long[] { 5, 10, 20, 40 })
+{
+    await sum.SendAsync(BitConverter.GetBytes(n));
+}
+
+sum.OnCompleted();
+Console.WriteLine($"  sent 5, 10, 20, 40; running sums came back as {string.Join(", ", await sums)}");
+
+Console.WriteLine("\nA slow consumer (50 ms a message) and a producer that can only run 3 messages ahead of it:");
+var taken = 0;
+await nodes[0].Connection(addresses[1]).NewStream(handlers.Firehose)
+    .Do(_ =>
+    {
+        Thread.Sleep(50); // the slow consumer: credit goes back only when this returns
+        taken++;
+        Console.WriteLine($"  consumer took {taken,2}, producer has sent {Volatile.Read(ref firehoseSent),2}: never more than 3 ahead");
+    })
+    .LastOrDefaultAsync();
 
 Console.WriteLine($"\nRestarting {addresses[2]}: its peers see it go and come back, nobody calls reconnect.");
 var peersBack = nodes[..2]

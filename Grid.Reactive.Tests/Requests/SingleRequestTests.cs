@@ -159,6 +159,39 @@ public sealed class SingleRequestTests
     }
 
     [Test]
+    public void Request_ManyDeadlinesInterleaved_EachCallTimesOutAtItsOwnDeadline_AndAnsweredOnesNever()
+    {
+        _grid["b"].Register(Hang, new Hanging(_grid.Scheduler).Serve);
+        var timeouts = new[] { 3000, 1000, 2000, 1000, 3000, 500 };
+        var calls = new List<(long Started, int Timeout, ITestableObserver<string> Observer)>();
+        foreach (var timeout in timeouts)
+        {
+            calls.Add((_grid.Scheduler.Clock, timeout, Call("a", "b", Hang, "x", TimeSpan.FromMilliseconds(timeout))));
+            calls.Add((_grid.Scheduler.Clock, timeout, Call("a", "b", Echo, "y", TimeSpan.FromMilliseconds(timeout))));
+            _grid.RunMs(100);
+        }
+
+        _grid.RunMs(5000);
+
+        foreach (var (started, timeout, observer) in calls)
+        {
+            var ending = observer.Messages.Last();
+            if (ending.Value.Kind == System.Reactive.NotificationKind.OnError)
+            {
+                Assert.That(ending.Time, Is.EqualTo(started + Ms(timeout)));
+                Assert.That(ending.Value.Exception, Is.TypeOf<DeadlineExceededException>());
+            }
+            else
+            {
+                Assert.That(observer.Messages[0].Value.Value, Is.EqualTo("b:y"));
+            }
+        }
+
+        Assert.That(calls.Count(c => c.Observer.Messages.Last().Value.Kind == System.Reactive.NotificationKind.OnError), Is.EqualTo(timeouts.Length));
+        Assert.That(_grid["a"].PendingCalls() + _grid["b"].PendingCalls(), Is.Zero);
+    }
+
+    [Test]
     public void Request_WithoutATimeout_UsesTheOneMinuteDefault()
     {
         _grid["b"].Register(Hang, new Hanging(_grid.Scheduler).Serve);
@@ -281,7 +314,9 @@ public sealed class SingleRequestTests
         cancelled.Dispose();
         _grid.RunMs(2000);
 
-        Assert.That(answered.Messages, Is.EqualTo(new[] { OnNext(Ms(1012) + (4 * Tick), "slow"), OnCompleted<string>(Ms(1012) + (4 * Tick)) }));
+        // The handler's task completes asynchronously, so its answer resumes on the scheduler: one tick more than a
+        // synchronous handler's four.
+        Assert.That(answered.Messages, Is.EqualTo(new[] { OnNext(Ms(1012) + (5 * Tick), "slow"), OnCompleted<string>(Ms(1012) + (5 * Tick)) }));
         Assert.That(observer.Messages, Is.Empty);
         Assert.That(unsubscribed, Is.EqualTo(new[] { Ms(1011) + (2 * Tick), Ms(2111) + (2 * Tick) }));
     }

@@ -15,6 +15,7 @@ public sealed class StreamTests
     private static readonly HandlerId Broken = new(23);
     private static readonly HandlerId Refusing = new(24);
     private static readonly HandlerId Idle = new(25);
+    private static readonly HandlerId PullEcho = new(26);
 
     private VirtualGrid _grid = null!;
     private readonly List<string> _handlerEvents = [];
@@ -50,6 +51,14 @@ public sealed class StreamTests
             _handlerEvents.Add($"subscribed@{_grid.Scheduler.Clock}");
             return Disposable.Create(() => _handlerEvents.Add($"disposed@{_grid.Scheduler.Clock}"));
         }));
+        // Credit-aware and async: pulls the caller's messages and awaits each send.
+        b.RegisterStream(PullEcho, async (stream, cancellationToken) =>
+        {
+            await foreach (var message in stream.ReadAllAsync(cancellationToken))
+            {
+                await stream.SendAsync([.. Bytes("echo:"), .. message], cancellationToken);
+            }
+        }, new StreamHandlerOptions { InCapacity = 2, OutCapacity = 2 });
         _grid.RunMs(10);
     }
 
@@ -84,6 +93,23 @@ public sealed class StreamTests
 
         stream.OnCompleted();
         _grid.RunMs(10);
+        Assert.That(received.Messages.Last().Value.Kind, Is.EqualTo(System.Reactive.NotificationKind.OnCompleted));
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void CreditAwareAsyncHandler_PullingAndAwaitingSends_RunsInVirtualTime_WithWindowsOfTwo()
+    {
+        var (stream, received) = Open(PullEcho);
+        for (var i = 0; i < 20; i++)
+        {
+            stream.OnNext(Bytes($"{i}"));
+        }
+
+        stream.OnCompleted();
+        _grid.RunMs(100);
+
+        Assert.That(Values(received), Is.EqualTo(Enumerable.Range(0, 20).Select(i => $"echo:{i}")));
         Assert.That(received.Messages.Last().Value.Kind, Is.EqualTo(System.Reactive.NotificationKind.OnCompleted));
         Assert.That(Pending(), Is.Zero);
     }
@@ -273,5 +299,18 @@ public sealed class StreamTests
         var late = _grid.Scheduler.CreateObserver<byte[]>();
         _grid["a"].Connection("b").NewStream(Idle).Subscribe(late);
         Assert.That(late.Messages.Single().Value.Exception, Is.TypeOf<DisconnectedException>());
+    }
+
+    [Test]
+    public void OversizedMessage_IsRefusedAtOnce_AndTheStreamGoesOn()
+    {
+        var (stream, received) = Open(Sum);
+
+        Assert.Throws<ArgumentException>(() => stream.OnNext(new byte[17 * 1024 * 1024]));
+        Assert.That(() => stream.SendAsync(new byte[17 * 1024 * 1024]), Throws.ArgumentException);
+        stream.OnNext(Bytes("7"));
+        _grid.RunMs(10);
+
+        Assert.That(Values(received), Is.EqualTo(new[] { "7" }));
     }
 }

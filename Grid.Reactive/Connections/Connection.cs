@@ -126,7 +126,7 @@ public sealed class Connection : IObservable<ConnectionState>
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(options.PushBufferCapacity, nameof(options));
-        return new ClientStream(this, handler, payload, options, subroute);
+        return new ClientStream(this, handler, payload, options, subroute, _grid.MaxPayload, _grid.Dispatcher);
     }
 
     /// <summary>Observes the connection's state: the current one at once, then each change.</summary>
@@ -181,14 +181,11 @@ public sealed class Connection : IObservable<ConnectionState>
             }
         }
 
-        if (replaced is not null && !ReferenceEquals(replaced, session))
-        {
-            replaced.Close(new DisconnectedException($"The link {replaced.Describe} was replaced by a newer one."));
-        }
-        else if (replaced is not null)
-        {
-            replaced.Close(new DisconnectedException($"The connection {LocalAddress} <-> {RemoteAddress} was shut down."));
-        }
+        // A newer link from the same peer wins (the peer restarted or redialled before we noticed the old one die);
+        // a session that opens after shutdown is closed at once.
+        replaced?.Close(new DisconnectedException(ReferenceEquals(replaced, session)
+            ? $"The connection {LocalAddress} <-> {RemoteAddress} was shut down."
+            : $"The link {replaced.Describe} was replaced by a newer one."));
     }
 
     internal void Detach(Session session, Exception reason)
@@ -262,7 +259,7 @@ public sealed class Connection : IObservable<ConnectionState>
             throw new ArgumentException("The default HandlerId names no handler.", nameof(handler));
         }
 
-        var limit = _grid.Options.MaxMessageSize - Protocol.ProtocolConstants.MaxSubrouteBytes - 64;
+        var limit = _grid.MaxPayload;
         if (payload.Length > limit)
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,

@@ -41,6 +41,22 @@ internal sealed class Dispatcher
         }
     }
 
+    /// <summary>
+    /// Continues work that resumed on an arbitrary thread (a handler's task completing): inline on the thread pool,
+    /// and through the scheduler otherwise, so a grid under a <c>TestScheduler</c> is only ever touched from it.
+    /// </summary>
+    public void Resume<TState>(Action<TState> action, TState state)
+    {
+        if (_threadPool)
+        {
+            action(state);
+        }
+        else
+        {
+            Dispatch(action, state);
+        }
+    }
+
     public void Dispatch<TState>(Action<TState> action, TState state)
     {
         if (_threadPool)

@@ -24,8 +24,9 @@ internal sealed class GridContext
         LinkSettings = new LinkSettings(options.MaxMessageSize);
 
         // A restarted node must look different to its peers; the seed, when given, keeps simulations replayable.
+        // With a seed it is replayable yet differs for a node restarted later on the same clock.
         InstanceId = options.Reconnect.Seed is { } seed
-            ? (ulong)new Random(StableSeed(seed, options.Address)).NextInt64()
+            ? (ulong)new Random(StableSeed(seed ^ options.Scheduler.Now.UtcTicks.GetHashCode(), options.Address)).NextInt64()
             : BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
     }
 
@@ -44,6 +45,9 @@ internal sealed class GridContext
     public ILogger Logger { get; }
 
     public LinkSettings LinkSettings { get; }
+
+    /// <summary>Largest payload of one frame: the message cap less room for a frame's header and subroute.</summary>
+    public int MaxPayload => Options.MaxMessageSize - Protocol.ProtocolConstants.MaxSubrouteBytes - 64;
 
     public ulong InstanceId { get; set; }
 

@@ -5,8 +5,7 @@ namespace Grid.Reactive.Connections;
 /// <summary>Checks a peer's handshake message against what this node knows. Returns the refusal reason, or null.</summary>
 internal static class HandshakeValidator
 {
-    public static string? Check(GridContext grid, IGridAuthenticator authenticator, HandshakeMessage message,
-        bool isResponse, string? expectedRemote)
+    public static string? Check(GridContext grid, HandshakeMessage message, bool isResponse, string? expectedRemote)
     {
         if (message.Version != ProtocolConstants.Version)
         {
@@ -34,7 +33,7 @@ internal static class HandshakeValidator
             return $"clock of '{message.From}' differs from ours by {skew.Duration()}, more than the allowed {grid.Options.MaxClockSkew}";
         }
 
-        if (!authenticator.Validate(message.Claims(isResponse), message.Token))
+        if (!grid.Options.Authenticator.Validate(message.Claims(isResponse), message.Token))
         {
             return $"authentication of '{message.From}' failed (wrong secret or altered handshake)";
         }

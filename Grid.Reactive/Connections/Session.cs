@@ -50,7 +50,11 @@ internal sealed class Session : ILinkHandler
         IsDialer = remote is not null;
         _out = new OutboundQueue(link, grid.Options.Checksums, grid.Options.MaxMergedMessageSize, grid.Options.MaxMergedFrames);
         Streams = new StreamMux(this, grid);
+        Deadlines = new DeadlineList(grid.Scheduler);
     }
+
+    /// <summary>The deadlines of this session's single requests, both ways, under one timer.</summary>
+    public DeadlineList Deadlines { get; }
 
     /// <summary>The streams open on this session, both ways.</summary>
     public StreamMux Streams { get; }
@@ -65,6 +69,8 @@ internal sealed class Session : ILinkHandler
     public IScheduler Scheduler => _grid.Scheduler;
 
     public Dispatcher Dispatcher => _grid.Dispatcher;
+
+    public int MaxPayload => _grid.MaxPayload;
 
     public int PendingOutgoing => _outgoing.Count;
 
@@ -139,6 +145,7 @@ internal sealed class Session : ILinkHandler
         }
 
         _timers.Dispose();
+        Deadlines.Close();
         _link.Close(reason);
         var lost = reason as DisconnectedException
             ?? new DisconnectedException($"The connection {_grid.Address} <-> {RemoteAddress ?? "?"} was lost: {reason.Message}", reason);
@@ -248,7 +255,7 @@ internal sealed class Session : ILinkHandler
         }
 
         var peer = HandshakeCodec.Decode(frame.Payload);
-        var reason = HandshakeValidator.Check(_grid, _grid.Options.Authenticator, peer, isResponse: IsDialer, RemoteAddress);
+        var reason = HandshakeValidator.Check(_grid, peer, isResponse: IsDialer, RemoteAddress);
         if (reason is not null)
         {
             _grid.Logger.LogWarning("Refused handshake from {Remote} on {Link}: {Reason}", peer.From, _link.Description, reason);

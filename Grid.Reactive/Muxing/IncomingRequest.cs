@@ -1,4 +1,3 @@
-using System.Reactive.Disposables;
 using System.Text;
 using Grid.Reactive.Connections;
 
@@ -10,13 +9,12 @@ namespace Grid.Reactive.Muxing;
 /// call was ended first. As with outgoing calls, removal from the session's table decides who ends it.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The source never has a timer or a linked token, so there is nothing to release.")]
-internal sealed class IncomingRequest : IThreadPoolWorkItem
+internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem
 {
     private readonly Session _session;
     private readonly RequestHandler _handler;
     private readonly byte[] _payload;
     private readonly CancellationTokenSource _cancellation = new();
-    private TimerSlot _deadline;
 
     public IncomingRequest(Session session, ulong muxId, RequestHandler handler, byte[] payload)
     {
@@ -30,15 +28,7 @@ internal sealed class IncomingRequest : IThreadPoolWorkItem
 
     public void Start(TimeSpan deadline)
     {
-        _deadline.Set(_session.Scheduler.Schedule(this, deadline, static (_, self) =>
-        {
-            if (self._session.TryRemove(self))
-            {
-                self.Cancel();
-            }
-
-            return Disposable.Empty;
-        }));
+        _session.Deadlines.Add(this, deadline);
         _session.Dispatcher.Dispatch(this);
     }
 
@@ -71,24 +61,37 @@ internal sealed class IncomingRequest : IThreadPoolWorkItem
     /// <summary>The call ended before the handler answered (the session already took it out of its table).</summary>
     public void Cancel()
     {
-        _deadline.Cancel();
+        _session.Deadlines.Remove(this);
 
         // Cancellation callbacks are user code: run them off the reader context too.
         _session.Dispatcher.Dispatch(static cts => cts.Cancel(), _cancellation);
     }
 
+    /// <summary>The deadline passed before the handler answered: its token fires; the caller times out on its own.</summary>
+    public override void OnDeadline()
+    {
+        if (_session.TryRemove(this))
+        {
+            Cancel();
+        }
+    }
+
     private async Task AwaitAsync(ValueTask<byte[]> pending)
     {
+        byte[]? result = null;
+        Exception? error = null;
         try
         {
-            Finish(await pending.ConfigureAwait(false), null);
+            result = await pending.ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // Any failure of user code becomes the caller's RemoteException.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Finish(null, ex);
+            error = ex;
         }
+
+        _session.Dispatcher.Resume(static s => s.Call.Finish(s.Result, s.Error), (Call: this, Result: result, Error: error));
     }
 
     private void Finish(byte[]? result, Exception? error)
@@ -98,7 +101,7 @@ internal sealed class IncomingRequest : IThreadPoolWorkItem
             return;
         }
 
-        _deadline.Cancel();
+        _session.Deadlines.Remove(this);
         if (error is not null)
         {
             _session.Send(new Frame(Op.Response, MuxId, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(error.Message)));

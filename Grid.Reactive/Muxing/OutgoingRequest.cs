@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reactive.Disposables;
 using System.Text;
 using Grid.Reactive.Connections;
 
@@ -10,13 +9,12 @@ namespace Grid.Reactive.Muxing;
 /// It is in the session's table from the frame being sent until exactly one of these ends it: the answer, the
 /// deadline, the subscription being disposed, or the session closing. Removal from the table decides which.
 /// </summary>
-internal sealed class OutgoingRequest : IDisposable, IThreadPoolWorkItem
+internal sealed class OutgoingRequest : TimedCall, IDisposable, IThreadPoolWorkItem
 {
     private readonly Session _session;
     private readonly IObserver<byte[]> _observer;
     private readonly HandlerId _handler;
     private readonly TimeSpan _timeout;
-    private TimerSlot _deadline;
     private byte[]? _result;
     private Exception? _error;
     private volatile bool _disposed;
@@ -39,11 +37,7 @@ internal sealed class OutgoingRequest : IDisposable, IThreadPoolWorkItem
             return;
         }
 
-        _deadline.Set(_session.Scheduler.Schedule(this, _timeout, static (_, self) =>
-        {
-            self.OnDeadline();
-            return Disposable.Empty;
-        }));
+        _session.Deadlines.Add(this, _timeout);
         var deadlineMs = (uint)Math.Clamp(Math.Ceiling(_timeout.TotalMilliseconds), 1, uint.MaxValue);
         _session.Send(new Frame(Op.Request, MuxId, deadlineMs: deadlineMs, handlerId: _handler.Value,
             flags: payload.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: payload, subroute: subroute));
@@ -52,7 +46,7 @@ internal sealed class OutgoingRequest : IDisposable, IThreadPoolWorkItem
     /// <summary>The answer arrived (on the reader context; the session already took the call out of its table).</summary>
     public void Complete(in Frame response)
     {
-        _deadline.Cancel();
+        _session.Deadlines.Remove(this);
         if ((response.Flags & FrameFlags.Error) != 0)
         {
             var text = Encoding.UTF8.GetString(response.Payload.Span);
@@ -69,7 +63,7 @@ internal sealed class OutgoingRequest : IDisposable, IThreadPoolWorkItem
     /// <summary>The session closed (the session already took the call out of its table).</summary>
     public void Fail(Exception error)
     {
-        _deadline.Cancel();
+        _session.Deadlines.Remove(this);
         _error = error;
         _session.Dispatcher.Dispatch(this);
     }
@@ -79,7 +73,7 @@ internal sealed class OutgoingRequest : IDisposable, IThreadPoolWorkItem
         _disposed = true;
         if (_session.TryRemove(this))
         {
-            _deadline.Cancel();
+            _session.Deadlines.Remove(this);
             _session.Send(new Frame(Op.RequestCancel, MuxId));
         }
     }
@@ -102,7 +96,7 @@ internal sealed class OutgoingRequest : IDisposable, IThreadPoolWorkItem
         _observer.OnCompleted();
     }
 
-    private void OnDeadline()
+    public override void OnDeadline()
     {
         if (!_session.TryRemove(this))
         {

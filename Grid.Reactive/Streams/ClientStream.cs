@@ -34,14 +34,14 @@ public sealed class ClientStream : ISubject<byte[], byte[]>
     private Exception? _failedBeforeOpen;
     private int _subscribed;
 
-    internal ClientStream(Connection connection, HandlerId handler, byte[] payload, StreamOptions options, string? subroute)
+    internal ClientStream(Connection connection, HandlerId handler, byte[] payload, StreamOptions options, string? subroute, int maxMessageBytes, Connections.Dispatcher dispatcher)
     {
         _connection = connection;
         _handler = handler;
         _payload = payload;
         _options = options;
         _subroute = subroute;
-        _window = new CreditWindow(options.PushBufferCapacity);
+        _window = new CreditWindow(options.PushBufferCapacity, maxMessageBytes, dispatcher);
     }
 
     /// <summary>The credit left to send: the current value at once, then each change. Observers must not block.</summary>
@@ -78,6 +78,7 @@ public sealed class ClientStream : ISubject<byte[], byte[]>
     /// <summary>Pushes a message to the remote (see the remarks on backpressure).</summary>
     /// <param name="value">The message. Not copied: do not change it after the call.</param>
     /// <exception cref="InvalidOperationException">The remote handler takes no input.</exception>
+    /// <exception cref="ArgumentException">The message is larger than <see cref="ManagerOptions.MaxMessageSize"/> allows.</exception>
     public void OnNext(byte[] value)
     {
         ArgumentNullException.ThrowIfNull(value);

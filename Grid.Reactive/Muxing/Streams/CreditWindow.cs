@@ -1,5 +1,6 @@
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
+using Grid.Reactive.Connections;
 
 namespace Grid.Reactive.Muxing.Streams;
 
@@ -20,7 +21,8 @@ internal interface IStreamOutput
 /// </summary>
 /// <remarks>
 /// One short lock per stream orders sends, grants and the end; it is never held while user code runs, except for
-/// the observers of <see cref="Credit"/>, which must not block.
+/// the observers of <see cref="Credit"/>, which must not block. Awaiting senders resume through the grid's dispatcher,
+/// so under a <c>TestScheduler</c> an async handler that awaits its sends runs in virtual time, deterministically.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Close and the end complete the subject; it holds no unmanaged resource.")]
 internal sealed class CreditWindow
@@ -29,6 +31,8 @@ internal sealed class CreditWindow
     private readonly Queue<Pending> _queue = new();
     private readonly Subject<int> _creditChanges = new();
     private readonly int _pushLimit;
+    private readonly int _maxMessageBytes;
+    private readonly Dispatcher _dispatcher;
     private IStreamOutput? _output;
     private int _credit;
     private int _queuedPushes;
@@ -37,9 +41,11 @@ internal sealed class CreditWindow
     private Exception? _endError;
     private Exception? _closed;
 
-    public CreditWindow(int pushLimit)
+    public CreditWindow(int pushLimit, int maxMessageBytes, Dispatcher dispatcher)
     {
         _pushLimit = pushLimit;
+        _maxMessageBytes = maxMessageBytes;
+        _dispatcher = dispatcher;
     }
 
     public enum PushResult
@@ -102,6 +108,7 @@ internal sealed class CreditWindow
 
     public PushResult Push(byte[] message)
     {
+        CheckSize(message);
         lock (_gate)
         {
             if (_closed is not null || _ending)
@@ -128,6 +135,7 @@ internal sealed class CreditWindow
 
     public ValueTask SendAsync(byte[] message, CancellationToken cancellationToken)
     {
+        CheckSize(message);
         Pending pending;
         lock (_gate)
         {
@@ -147,7 +155,8 @@ internal sealed class CreditWindow
                 return ValueTask.CompletedTask;
             }
 
-            pending = new Pending(message, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            // Completed from a dispatched work item, so the awaiting code continues there, not under this lock.
+            pending = new Pending(message, new TaskCompletionSource());
             _queue.Enqueue(pending);
         }
 
@@ -157,9 +166,9 @@ internal sealed class CreditWindow
             var registration = cancellationToken.Register(static state =>
             {
                 var p = (Pending)state!;
-                if (p.Completion!.TrySetCanceled())
+                if (p.TryCancel())
                 {
-                    p.Cancelled = true;
+                    p.Completion!.TrySetCanceled();
                 }
             }, pending);
             pending.Completion!.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration, TaskScheduler.Default);
@@ -219,10 +228,22 @@ internal sealed class CreditWindow
 
         foreach (var pending in dropped)
         {
-            pending.Completion?.TrySetException(reason);
+            if (pending.Completion is not null && pending.TryClaim())
+            {
+                _dispatcher.Dispatch(static state => state.Completion.TrySetException(state.Reason), (pending.Completion, Reason: reason));
+            }
         }
 
         _creditChanges.OnCompleted();
+    }
+
+    private void CheckSize(byte[] message)
+    {
+        if (message.Length > _maxMessageBytes)
+        {
+            throw new ArgumentException(System.FormattableString.Invariant(
+                $"A stream message of {message.Length} bytes is larger than the {_maxMessageBytes} bytes MaxMessageSize allows."), nameof(message));
+        }
     }
 
     private void Drain()
@@ -233,7 +254,11 @@ internal sealed class CreditWindow
             {
                 _queuedPushes--;
             }
-            else if (pending.Cancelled || !pending.Completion.TrySetResult())
+            else if (pending.TryClaim())
+            {
+                _dispatcher.Dispatch(static completion => completion.TrySetResult(), pending.Completion);
+            }
+            else
             {
                 continue;
             }
@@ -268,10 +293,16 @@ internal sealed class CreditWindow
 
     private sealed class Pending(byte[] message, TaskCompletionSource? completion)
     {
+        private int _state;
+
         public byte[] Message { get; } = message;
 
         public TaskCompletionSource? Completion { get; } = completion;
 
-        public volatile bool Cancelled;
+        /// <summary>The window takes the message (to send it or to fail it); false if its sender cancelled first.</summary>
+        public bool TryClaim() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
+
+        /// <summary>The sender gives up; false if the window already took the message.</summary>
+        public bool TryCancel() => Interlocked.CompareExchange(ref _state, 2, 0) == 0;
     }
 }

@@ -28,7 +28,7 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
         _session = session;
         _registration = registration;
         MuxId = open.MuxId;
-        _window = new CreditWindow(registration.Options.PushBufferCapacity);
+        _window = new CreditWindow(registration.Options.PushBufferCapacity, session.MaxPayload, session.Dispatcher);
         _inbox = new StreamInbox(session.Dispatcher, registration.Options.InCapacity,
             grant: count =>
             {
@@ -100,8 +100,11 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
             _inbox.Finish(null);
         }
 
-        running.ContinueWith(static (task, state) => ((ServerStreamCall)state!).OnHandlerEnded(task), this,
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        running.ContinueWith(static (task, state) =>
+            {
+                var self = (ServerStreamCall)state!;
+                self._session.Dispatcher.Resume(static s => s.Self.OnHandlerEnded(s.Task), (Self: self, Task: task));
+            }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>A frame for this stream arrived (reader context).</summary>

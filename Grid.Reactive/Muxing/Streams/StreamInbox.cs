@@ -11,8 +11,8 @@ namespace Grid.Reactive.Muxing.Streams;
 /// hold more than the window, because the sender may not send more than it was granted.
 /// </summary>
 /// <remarks>
-/// Grants are coalesced: one credit frame per quarter window taken, and at once whenever the consumer has caught up,
-/// so a stalled sender is always granted everything its consumer took.
+/// Grants are coalesced: one credit frame per quarter window taken, and at once when the sender has no credit left
+/// and the consumer has caught up, so a stalled sender is always granted everything its consumer took.
 /// </remarks>
 internal sealed class StreamInbox : IThreadPoolWorkItem
 {
@@ -129,7 +129,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
             }
 
             // Publish the waiter, then look again: a message queued before it was published is seen here.
-            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var waiter = new TaskCompletionSource();
             Volatile.Write(ref _reader, waiter);
             if (_messages.IsEmpty && !_ended)
             {
@@ -192,7 +192,11 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     private void Took()
     {
         _taken++;
-        if (_taken >= _grantBatch || _messages.IsEmpty)
+
+        // Grant per quarter window; sooner only when the sender has used up all it was granted and the consumer has
+        // caught up, so a stalled sender always gets back everything taken, and a keeping-up consumer does not send a
+        // credit frame per message.
+        if (_taken >= _grantBatch || (_messages.IsEmpty && Volatile.Read(ref _allowance) <= 0))
         {
             var count = _taken;
             _taken = 0;
@@ -213,7 +217,11 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     {
         if (Volatile.Read(ref _mode) == PullConsumer)
         {
-            Interlocked.Exchange(ref _reader, null)?.TrySetResult();
+            // The reader resumes in a dispatched work item: off the link's reader, and on the grid's scheduler.
+            if (Interlocked.Exchange(ref _reader, null) is { } waiter)
+            {
+                _dispatcher.Dispatch(static w => w.TrySetResult(), waiter);
+            }
         }
         else
         {
