@@ -51,6 +51,9 @@ public sealed class RunOptions
     /// <summary>Arguments for BenchmarkDotNet.</summary>
     public IReadOnlyList<string> MicroArguments { get; private init; } = [];
 
+    /// <summary>True to name the types each alloc run allocates most (sampled from the runtime's allocation events).</summary>
+    public bool AllocationTypes { get; private init; }
+
     /// <summary>True when --help was asked for.</summary>
     public bool Help { get; private init; }
 
@@ -102,6 +105,7 @@ public sealed class RunOptions
           --filter a,b         only scenarios whose name contains a or b (single, mesh, stream, bidi, alloc,
                                slow-consumer, link-cut)
           --systems a,b        only these systems (grid, grpc, ws-raw, tcp-raw)
+          --alloc-types        alloc scenario: also name the types each system allocates most (notes)
           --out DIR            write latest.md and latest.json to DIR (default: Grid.Reactive.Benchmarks/results)
           --micro [BDN args]   BenchmarkDotNet micro benchmarks instead (codec, merge); e.g. --micro --filter '*'
         """;
@@ -114,6 +118,7 @@ public sealed class RunOptions
         var mode = RunMode.Full;
         List<string> filters = [], systems = [];
         string? output = null;
+        var allocationTypes = false;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -130,6 +135,9 @@ public sealed class RunOptions
                 case "--systems":
                     systems.AddRange(Value(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
                     break;
+                case "--alloc-types":
+                    allocationTypes = true;
+                    break;
                 case "--out":
                     output = Value(args, ref i);
                     break;
@@ -142,7 +150,7 @@ public sealed class RunOptions
             }
         }
 
-        return new RunOptions { Mode = mode, Filters = filters, Systems = systems, OutputDirectory = output };
+        return new RunOptions { Mode = mode, Filters = filters, Systems = systems, OutputDirectory = output, AllocationTypes = allocationTypes };
     }
 
     private static string Value(IReadOnlyList<string> args, ref int i) =>

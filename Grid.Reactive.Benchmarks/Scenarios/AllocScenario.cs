@@ -56,8 +56,15 @@ public sealed class AllocScenario : IScenario
                 var client = cluster.Client(0, 1);
                 foreach (var c in levels)
                 {
+                    using var sampler = context.Options.AllocationTypes ? new AllocationSampler() : null;
+                    sampler?.Start();
                     var result = await RequestRuns.RunCheckedAsync(context, Name, system.Name, Param(c), Param(c), c, (int _, ref ulong _) => client, Metrics,
                         context.Options.Requests.OneRound());
+                    if (sampler is not null)
+                    {
+                        context.Results.Note($"alloc {system.Name} {Param(c)} allocates most: {AllocationSampler.Describe(sampler.Stop(8))}");
+                    }
+
                     if (result is null)
                     {
                         continue;
@@ -94,8 +101,15 @@ public sealed class AllocScenario : IScenario
 
             try
             {
+                using var sampler = context.Options.AllocationTypes ? new AllocationSampler() : null;
+                sampler?.Start();
                 var result = await StreamRuns.RunCheckedAsync(context, Name, system.Name, param, target,
                     (sink, stop) => target.ReceiveAsync(PayloadSize, StreamScenario.Window, sink, stop), PayloadSize, context.Options.Streams.OneRound(), Metrics);
+                if (sampler is not null)
+                {
+                    context.Results.Note($"alloc {system.Name} {param} allocates most: {AllocationSampler.Describe(sampler.Stop(8))}");
+                }
+
                 if (result is not null)
                 {
                     context.Results.Add(Name, system.Name, param, Metric, result.AllocatedPerMessage);
