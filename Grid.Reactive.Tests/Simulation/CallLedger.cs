@@ -19,6 +19,12 @@ internal enum CallKind
     /// <summary>Calls a handler no node registers.</summary>
     Missing,
 
+    /// <summary>
+    /// The callee calls a third node's echo and answers with that answer, tagged again: a nested call, cancelled
+    /// with the outer one. The third node's failures reach the caller as a RemoteException.
+    /// </summary>
+    Relay,
+
     /// <summary>An echo after everything healed: it must be answered.</summary>
     Probe,
 }
@@ -42,13 +48,20 @@ internal sealed class CallLedger(IScheduler scheduler)
 
     public bool AllEnded => _calls.TrueForAll(c => c.Ended);
 
-    public Call Open(string from, string to, CallKind kind, TimeSpan deadline, string nonce)
+    /// <summary>
+    /// Opens a call whose payload names it: <c>id:from&gt;to:nonce:relay-target:padding</c>, so a handler can tell whose
+    /// call it serves and an answer tells whose call it answers.
+    /// </summary>
+    public Call Open(string from, string to, CallKind kind, TimeSpan deadline, string nonce, string? relayTo = null, int padding = 0)
     {
         var id = _calls.Count + 1;
-        var call = new Call(scheduler, id, from, to, kind, deadline, $"{id}:{from}>{to}:{nonce}");
+        var call = new Call(scheduler, id, from, to, kind, deadline, $"{id}:{from}>{to}:{nonce}:{relayTo}:{new string('.', padding)}", relayTo);
         _calls.Add(call);
         return call;
     }
+
+    /// <summary>The node a relayed call must reach next, from its payload.</summary>
+    public static string RelayTarget(byte[] payload) => Encoding.UTF8.GetString(payload).Split(':')[3];
 
     /// <summary>A handler on <paramref name="node"/> was given <paramref name="payload"/>; returns the call's id.</summary>
     public long Served(string node, byte[] payload)
@@ -78,14 +91,12 @@ internal sealed class CallLedger(IScheduler scheduler)
 
             if (_servedBy.TryGetValue(call.Id, out var nodes))
             {
-                if (nodes.Count > 1)
+                // A relayed call is served once by its callee and once, nested, by the relay's target.
+                string[] servers = call.RelayTo is null ? [call.To] : [call.To, call.RelayTo];
+                var unexpected = nodes.Except(servers).ToList();
+                if (unexpected.Count > 0 || nodes.GroupBy(n => n).Any(g => g.Count() > 1))
                 {
-                    yield return $"call {call}: served {nodes.Count} times ({string.Join(", ", nodes)})";
-                }
-
-                if (nodes.Exists(n => n != call.To))
-                {
-                    yield return $"call {call}: served by {string.Join(", ", nodes)} instead of {call.To}";
+                    yield return $"call {call}: served by {string.Join(", ", nodes)}; expected at most once each by {string.Join(", ", servers)}";
                 }
             }
         }
@@ -103,7 +114,8 @@ internal sealed class CallLedger(IScheduler scheduler)
         _calls.GroupBy(c => c.Ending).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}");
 
     /// <summary>One call: its identity, its expected answer, and every notification its subscriber got.</summary>
-    internal sealed class Call(IScheduler scheduler, long id, string from, string to, CallKind kind, TimeSpan deadline, string payload) : IObserver<byte[]>
+    internal sealed class Call(IScheduler scheduler, long id, string from, string to, CallKind kind, TimeSpan deadline, string payload, string? relayTo)
+        : IObserver<byte[]>
     {
         private readonly List<(DateTimeOffset At, string What, Exception? Error)> _seen = [];
 
@@ -116,6 +128,11 @@ internal sealed class CallLedger(IScheduler scheduler)
         public CallKind Kind { get; } = kind;
 
         public string Payload { get; } = payload;
+
+        public string? RelayTo { get; } = relayTo;
+
+        /// <summary>The one answer that is this call's own.</summary>
+        public string Expected => RelayTo is null ? Answer(Payload, To) : Answer(Answer(Payload, RelayTo), To);
 
         public DateTimeOffset StartedAt { get; set; }
 
@@ -179,13 +196,13 @@ internal sealed class CallLedger(IScheduler scheduler)
                 {
                     yield return $"completed with {values.Count} answers: {Describe()}";
                 }
-                else if (Kind is not (CallKind.Echo or CallKind.Probe))
+                else if (Kind is not (CallKind.Echo or CallKind.Probe or CallKind.Relay))
                 {
                     yield return $"a {Kind} call was answered: {Describe()}";
                 }
-                else if (values[0] != Answer(Payload, To))
+                else if (values[0] != Expected)
                 {
-                    yield return $"got an answer that is not its own: expected '{Answer(Payload, To)}', got '{values[0]}'";
+                    yield return $"got an answer that is not its own: expected '{Expected}', got '{values[0]}'";
                 }
             }
             else if (values.Count != 0)
@@ -205,12 +222,12 @@ internal sealed class CallLedger(IScheduler scheduler)
         }
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"#{Id} {From}->{To} {Kind} (payload {Payload}, started {StartedAt.Ticks}, deadline {deadline.TotalMilliseconds} ms)");
+            $"#{Id} {From}->{To} {Kind} (payload {(Payload.Length > 80 ? Payload[..80] + "..." : Payload)}, started {StartedAt.Ticks}, deadline {deadline.TotalMilliseconds} ms)");
 
         private bool Allowed(Exception error) => error switch
         {
             DisconnectedException or DeadlineExceededException => Kind != CallKind.Probe,
-            RemoteException => Kind == CallKind.Fail && error.Message.Contains(Payload, StringComparison.Ordinal),
+            RemoteException => (Kind == CallKind.Fail && error.Message.Contains(Payload, StringComparison.Ordinal)) || Kind == CallKind.Relay,
             HandlerNotFoundException => Kind == CallKind.Missing,
             _ => false,
         };

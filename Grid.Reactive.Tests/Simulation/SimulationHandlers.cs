@@ -12,6 +12,7 @@ internal static class SimulationHandlers
     public static readonly HandlerId Echo = new(1);
     public static readonly HandlerId Fail = new(2);
     public static readonly HandlerId Hang = new(3);
+    public static readonly HandlerId Relay = new(4);
 
     /// <summary>Registered nowhere: calls to it end with HandlerNotFoundException.</summary>
     public static readonly HandlerId Missing = new(99);
@@ -43,6 +44,15 @@ internal static class SimulationHandlers
                 1 => Observable.Throw<byte[]>(error),
                 _ => Observable.Timer(Delay(random, 200), scheduler).SelectMany(_ => Observable.Throw<byte[]>(error)),
             };
+        });
+
+        // Relay calls the named third node's echo on this node's own connection and answers with that answer, tagged
+        // again. Cancelling the outer call disposes the inner one: the cancel must travel on down the chain.
+        node.Register(Relay, payload =>
+        {
+            ledger.Served(name, payload);
+            return node.Connection(CallLedger.RelayTarget(payload)).Request(Echo, payload, TimeSpan.FromSeconds(1))
+                .Select(inner => Encoding.UTF8.GetBytes(CallLedger.Call.Answer(Encoding.UTF8.GetString(inner), name)));
         });
 
         // Hang never answers; its token must fire (deadline, caller's cancel or lost link) before the run ends.

@@ -15,8 +15,8 @@ internal sealed record SimulationOutcome(int Seed, int Nodes, int Calls, int Fau
 
 /// <summary>
 /// One seeded run of a whole grid in virtual time: 5 to 7 nodes; for <see cref="Workload"/>, random calls between
-/// random pairs (echo with a random delay, failures, handlers that never answer, missing handlers; random deadlines;
-/// some cancelled by the caller) while random faults are injected and undone (latency, cuts, partitions, crashes and
+/// random pairs (echo with a random delay, failures, handlers that never answer, relays through a third node, missing
+/// handlers; random deadlines; a few large payloads; some cancelled by the caller) while random faults are injected and undone (latency, cuts, partitions, crashes and
 /// restarts, orderly stops, holds, drops); then everything is healed and the grid settles. The invariants are then
 /// checked: see <see cref="CallLedger"/> for the calls, and below for the grid.
 /// </summary>
@@ -157,12 +157,17 @@ internal static class SimulationRun
         var to = others[random.Next(others.Count)];
         var kind = random.Next(100) switch
         {
-            < 60 => CallKind.Echo,
-            < 75 => CallKind.Fail,
-            < 90 => CallKind.Hang,
+            < 50 => CallKind.Echo,
+            < 65 => CallKind.Fail,
+            < 78 => CallKind.Hang,
+            < 90 => CallKind.Relay,
             _ => CallKind.Missing,
         };
-        var call = Call(grid, ledger, from, to, kind, TimeSpan.FromMilliseconds(20 + random.Next(2000)));
+        var relayTo = kind == CallKind.Relay ? others.Where(n => n != to).ElementAt(random.Next(others.Count - 1)) : null;
+
+        // Now and then a payload large enough to travel alone rather than merged with other frames.
+        var padding = random.Next(100) < 3 ? 20_000 + random.Next(80_000) : random.Next(64);
+        var call = Call(grid, ledger, from, to, kind, TimeSpan.FromMilliseconds(20 + random.Next(2000)), relayTo, padding);
         if (random.Next(100) < 8)
         {
             grid.Scheduler.Schedule(TimeSpan.FromMilliseconds(random.Next(2100)), call);
@@ -170,15 +175,17 @@ internal static class SimulationRun
     }
 
     /// <summary>Makes one call through the grid into the ledger; returns what cancels it as its caller would.</summary>
-    private static Action Call(SimulatedGrid grid, CallLedger ledger, string from, string to, CallKind kind, TimeSpan deadline)
+    private static Action Call(SimulatedGrid grid, CallLedger ledger, string from, string to, CallKind kind, TimeSpan deadline,
+        string? relayTo = null, int padding = 0)
     {
-        var call = ledger.Open(from, to, kind, deadline, grid.Random.Next().ToString("x8", CultureInfo.InvariantCulture));
+        var call = ledger.Open(from, to, kind, deadline, grid.Random.Next().ToString("x8", CultureInfo.InvariantCulture), relayTo, padding);
         call.StartedAt = grid.Scheduler.Now;
         var handler = kind switch
         {
             CallKind.Echo or CallKind.Probe => SimulationHandlers.Echo,
             CallKind.Fail => SimulationHandlers.Fail,
             CallKind.Hang => SimulationHandlers.Hang,
+            CallKind.Relay => SimulationHandlers.Relay,
             _ => SimulationHandlers.Missing,
         };
         var subscription = grid.Request(from, to, handler, Encoding.UTF8.GetBytes(call.Payload), deadline).Subscribe(call);
