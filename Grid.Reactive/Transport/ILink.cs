@@ -25,8 +25,7 @@ internal interface ILink
     /// <summary>
     /// The handler has frames queued. The link arranges for <see cref="ILinkHandler.TryWriteMessage"/> to be called
     /// from its writer context (never two at once) until it returns false, sending each message written.
-    /// Never blocks. A link may run an idle writer pass inline on the caller (the WebSocket link does, to save a thread
-    /// hop); the in-memory link schedules it. Callers must not hold anything <c>TryWriteMessage</c> needs.
+    /// Cheap and non-blocking; never calls the handler inline.
     /// </summary>
     void RequestFlush();
 

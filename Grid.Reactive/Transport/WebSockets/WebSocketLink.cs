@@ -13,7 +13,7 @@ namespace Grid.Reactive.Transport;
 /// <para>
 /// Reader: one loop, started by <see cref="Start"/>, receives into a pooled buffer that doubles up to the largest message
 /// size and delivers each whole message to the handler.
-/// Writer: a pass run by the caller that finds the writer idle (or resumed by a slow send), at most one at a time (a <see cref="FlushGate"/>), pulls messages from the handler
+/// Writer: a pass on the thread pool, at most one at a time (a <see cref="FlushGate"/>), pulls messages from the handler
 /// and sends each; it continues after an asynchronous send through a cached continuation, so a flush allocates nothing.
 /// No lock is taken per message.
 /// </para>
@@ -26,7 +26,7 @@ namespace Grid.Reactive.Transport;
 /// </para>
 /// </remarks>
 #pragma warning disable CA1001 // _output belongs to the writer context and is disposed by ShutdownAsync, which runs exactly once.
-internal sealed class WebSocketLink : ILink
+internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
 #pragma warning restore CA1001
 {
     /// <summary>What <see cref="_closed"/> holds after an orderly close.</summary>
@@ -91,12 +91,9 @@ internal sealed class WebSocketLink : ILink
 
     public void RequestFlush()
     {
-        // An idle writer is taken over by the caller: the pass writes and starts the send right here (a send that
-        // cannot complete at once continues on its own), saving a thread hop per message at low load. Under load a
-        // pass is already running and the frames wait for it, merged into its next message.
         if (Volatile.Read(ref _closed) is null && _flush.TryBegin())
         {
-            Pump(resumed: false);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
     }
 
@@ -111,6 +108,8 @@ internal sealed class WebSocketLink : ILink
         TryClose(reason);
         AbortSocket();
     }
+
+    void IThreadPoolWorkItem.Execute() => Pump(resumed: false);
 
     private bool TryClose(Exception? reason)
     {
