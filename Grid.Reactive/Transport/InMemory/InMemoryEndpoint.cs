@@ -27,15 +27,19 @@ internal sealed class InMemoryEndpoint : ILink
     private DateTimeOffset? _drainScheduledAt;
     private long _drainToken;
 
-    public InMemoryEndpoint(InMemoryNetwork network, string local, string remote, bool isDialer)
+    public InMemoryEndpoint(InMemoryNetwork network, long id, string local, string remote, bool isDialer)
     {
         _network = network;
+        Id = id;
         Local = local;
         Remote = remote;
         IsDialer = isDialer;
         Peer = this;
         _writePass = WritePass;
     }
+
+    /// <summary>Creation order within the network: endpoints are visited in this order, never in hash order.</summary>
+    public long Id { get; }
 
     /// <summary>This side's address.</summary>
     public string Local { get; }

@@ -6,7 +6,8 @@ namespace Grid.Reactive;
 /// <summary>
 /// An in-process network for tests and simulation: links are pairs of in-memory pipes whose messages are delivered
 /// on <see cref="Scheduler"/> (under a <c>TestScheduler</c>, in virtual time and in a deterministic order), with hooks
-/// to add latency, cut and heal links, and hold or drop messages.
+/// to add latency, cut and heal links, partition the network, reset a node's links, and hold or drop messages.
+/// <see cref="Testing.SimulatedGrid"/> drives it for a whole grid.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -39,6 +40,7 @@ public sealed class InMemoryNetwork : GridTransport
     private readonly List<InMemoryEndpoint> _open = [];
     private readonly HashSet<InMemoryEndpoint> _live = [];
     private TimeSpan _defaultLatency;
+    private long _nextEndpointId;
 
     /// <summary>Creates a network whose deliveries run on <paramref name="scheduler"/>.</summary>
     /// <param name="scheduler">Runs every delivery; use the managers' scheduler.</param>
@@ -111,14 +113,9 @@ public sealed class InMemoryNetwork : GridTransport
     /// <param name="b">The other address.</param>
     public void Cut(string a, string b)
     {
-        var route = Route(a, b);
         lock (Gate)
         {
-            _cuts.Add(route.Undirected);
-            foreach (var endpoint in _open.Where(e => new InMemoryRoute(e.Local, e.Remote).Joins(a, b)).ToList())
-            {
-                endpoint.AbortLocked(new DisconnectedException($"link {a}<->{b} cut"));
-            }
+            CutLocked(a, b);
         }
     }
 
@@ -165,7 +162,7 @@ public sealed class InMemoryNetwork : GridTransport
                 return;
             }
 
-            foreach (var endpoint in _open.Where(e => e.Remote == from && e.Local == to).ToList())
+            foreach (var endpoint in OpenLocked(e => e.Remote == from && e.Local == to))
             {
                 endpoint.RequestDrainLocked(Scheduler.Now);
             }
@@ -207,6 +204,89 @@ public sealed class InMemoryNetwork : GridTransport
         }
     }
 
+    /// <summary>
+    /// Splits the network: every node of one group is <see cref="Cut"/> from every node of every other group (links
+    /// between them close at once and dials fail). Nodes within a group, and nodes in no group, are not affected.
+    /// Undo with <see cref="HealAll"/>, or pair by pair with <see cref="Heal"/>.
+    /// </summary>
+    /// <param name="groups">Disjoint sets of addresses, for example <c>["a", "b"], ["c", "d", "e"]</c>.</param>
+    /// <exception cref="ArgumentException">An address is empty, or appears in two groups.</exception>
+    public void Partition(params IReadOnlyCollection<string>[] groups)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var address in groups.SelectMany(g => g ?? throw new ArgumentException("A group is null.", nameof(groups))))
+        {
+            ArgumentException.ThrowIfNullOrEmpty(address, nameof(groups));
+            if (!seen.Add(address))
+            {
+                throw new ArgumentException($"'{address}' is in two groups of the partition.", nameof(groups));
+            }
+        }
+
+        lock (Gate)
+        {
+            for (var i = 0; i < groups.Length; i++)
+            {
+                for (var j = i + 1; j < groups.Length; j++)
+                {
+                    foreach (var a in groups[i])
+                    {
+                        foreach (var b in groups[j])
+                        {
+                            CutLocked(a, b);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends every fault at once: heals every cut and partition, releases every hold (waiting messages are delivered
+    /// as with <see cref="Release"/>) and cancels every pending <see cref="DropNext"/>. Latencies stay as they are.
+    /// </summary>
+    public void HealAll()
+    {
+        lock (Gate)
+        {
+            _cuts.Clear();
+            _drops.Clear();
+            if (_held.Count == 0)
+            {
+                return;
+            }
+
+            var held = new HashSet<InMemoryRoute>(_held);
+            _held.Clear();
+            foreach (var endpoint in OpenLocked(e => held.Contains(new InMemoryRoute(e.Remote, e.Local))))
+            {
+                endpoint.RequestDrainLocked(Scheduler.Now);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Closes every link of <paramref name="address"/> at once, as the crash of that node: its own ends close, dropping
+    /// what was in flight. With <paramref name="peersNotice"/> its peers' ends close too, as after a connection reset
+    /// (their handlers get <c>OnClosed</c> with a <see cref="DisconnectedException"/>, on the scheduler); without, the
+    /// peers' ends stay open and simply hear nothing more, as when a machine loses power, until they close them
+    /// themselves. Unlike <see cref="Cut"/> it leaves nothing behind: new dials work at once.
+    /// </summary>
+    /// <param name="address">The address whose links end.</param>
+    /// <param name="peersNotice">Whether the peers' ends are reset too (default) or left half-open.</param>
+    public void Abort(string address, bool peersNotice = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(address);
+        lock (Gate)
+        {
+            foreach (var endpoint in OpenLocked(e => e.Local == address || (peersNotice && e.Remote == address)))
+            {
+                endpoint.AbortLocked(new DisconnectedException($"link {endpoint.Local}<->{endpoint.Remote} reset: {address} went away"));
+            }
+        }
+    }
+
     internal override ValueTask<IAsyncDisposable> ListenAsync(string localAddress, LinkSettings settings, Action<ILink> onAccepted, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(localAddress);
@@ -244,8 +324,8 @@ public sealed class InMemoryNetwork : GridTransport
                 throw new IOException($"Cannot dial {remoteAddress} from {localAddress}: no node listens at {remoteAddress}.");
             }
 
-            dialer = new InMemoryEndpoint(this, localAddress, remoteAddress, isDialer: true);
-            acceptor = new InMemoryEndpoint(this, remoteAddress, localAddress, isDialer: false);
+            dialer = new InMemoryEndpoint(this, ++_nextEndpointId, localAddress, remoteAddress, isDialer: true);
+            acceptor = new InMemoryEndpoint(this, ++_nextEndpointId, remoteAddress, localAddress, isDialer: false);
             dialer.Peer = acceptor;
             acceptor.Peer = dialer;
             _open.Add(dialer);
@@ -308,6 +388,22 @@ public sealed class InMemoryNetwork : GridTransport
     /// <summary>The message to deliver from <paramref name="from"/> to <paramref name="to"/>, corrupted if a corruption is pending.</summary>
     internal byte[] CorruptLocked(string from, string to, byte[] message) =>
         _corruptions.Remove(new InMemoryRoute(from, to), out var corrupt) ? corrupt((byte[])message.Clone()) : message;
+
+    /// <summary>
+    /// The open endpoints that match, in creation order. Never hash order: the order in which ends are closed or
+    /// drained becomes the order of scheduled work, which must replay identically in every run of a simulation.
+    /// </summary>
+    private List<InMemoryEndpoint> OpenLocked(Func<InMemoryEndpoint, bool> match) =>
+        [.. _open.Where(match).OrderBy(e => e.Id)];
+
+    private void CutLocked(string a, string b)
+    {
+        _cuts.Add(Route(a, b).Undirected);
+        foreach (var endpoint in OpenLocked(e => new InMemoryRoute(e.Local, e.Remote).Joins(a, b)))
+        {
+            endpoint.AbortLocked(new DisconnectedException($"link {a}<->{b} cut"));
+        }
+    }
 
     private static InMemoryRoute Route(string from, string to)
     {
