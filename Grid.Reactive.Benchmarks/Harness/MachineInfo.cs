@@ -16,11 +16,14 @@ public sealed record MachineInfo(int Cores, string Os, string Runtime, string Gc
         GitCommit(repositoryDirectory),
         DateTimeOffset.UtcNow);
 
-    /// <summary>HEAD's commit, with "-dirty" when the work tree has changes, or null outside a repository.</summary>
+    /// <summary>HEAD's commit, with "-dirty" when tracked files other than earlier results have changes; null outside a repository.</summary>
     private static string? GitCommit(string directory)
     {
         var commit = Git(directory, "rev-parse", "HEAD");
-        return commit is null ? null : Git(directory, "status", "--porcelain", "--untracked-files=no") is { Length: > 0 } ? commit + "-dirty" : commit;
+        var changes = Git(directory, "status", "--porcelain", "--untracked-files=no")?
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(line => !line.Contains("Grid.Reactive.Benchmarks/results/", StringComparison.Ordinal)); // earlier results do not count
+        return commit is null ? null : changes?.Any() == true ? commit + "-dirty" : commit;
     }
 
     private static string? Git(string directory, params string[] arguments)
