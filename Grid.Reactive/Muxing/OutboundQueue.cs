@@ -29,6 +29,10 @@ internal sealed class OutboundQueue
     // 1 while a flush is requested or a writer pass owns the queue; see TryWriteMessage for the hand-over.
     private int _flushRequested;
 
+    // A frame dequeued that did not fit the last message; only the writer pass touches it.
+    private Frame _carry;
+    private bool _hasCarry;
+
     public OutboundQueue(ILink link, bool checksums, int maxMergedBytes, int maxMergedFrames)
     {
         _link = link;
@@ -57,35 +61,65 @@ internal sealed class OutboundQueue
     public bool TryWriteMessage(PooledBufferWriter output)
     {
         Frame first;
-        while (!_frames.TryDequeue(out first))
+        if (_hasCarry)
         {
-            // Release ownership with a full fence, then look again: an enqueuer that saw the flag still set did not
-            // request a flush, so whoever finds the queue non-empty now must take ownership back.
-            Interlocked.Exchange(ref _flushRequested, 0);
-            if (_frames.IsEmpty || Interlocked.CompareExchange(ref _flushRequested, 1, 0) != 0)
+            first = _carry;
+            _hasCarry = false;
+            _carry = default;
+        }
+        else
+        {
+            while (!_frames.TryDequeue(out first))
             {
-                return false;
+                // Release ownership with a full fence, then look again: an enqueuer that saw the flag still set did not
+                // request a flush, so whoever finds the queue non-empty now must take ownership back.
+                Interlocked.Exchange(ref _flushRequested, 0);
+                if (_frames.IsEmpty || Interlocked.CompareExchange(ref _flushRequested, 1, 0) != 0)
+                {
+                    return false;
+                }
             }
         }
 
-        if (!_frames.TryPeek(out var next) || !Fits(FrameOverhead + first.Payload.Length, next))
+        // Frames are dequeued, never peeked (peeking makes the queue stop reusing its slots): one that does not fit
+        // this message is carried over to the next, which this writer pass asks for before it gives up ownership.
+        if (!_frames.TryDequeue(out var next))
         {
             Write(output, first);
             return true;
         }
 
+        if (!Fits(FrameOverhead + first.Payload.Length, next))
+        {
+            Write(output, first);
+            Carry(next);
+            return true;
+        }
+
         FrameCodec.WriteMergedHeader(output);
         Write(output, first);
-        var count = 1;
-        while (count < _maxMergedFrames && _frames.TryPeek(out next) && Fits(output.WrittenCount, next)
-            && _frames.TryDequeue(out next))
+        Write(output, next);
+        var count = 2;
+        while (count < _maxMergedFrames && _frames.TryDequeue(out next))
         {
+            if (!Fits(output.WrittenCount, next))
+            {
+                Carry(next);
+                break;
+            }
+
             Write(output, next);
             count++;
         }
 
         FrameCodec.CompleteMergedHeader(output.WrittenSpan, count);
         return true;
+    }
+
+    private void Carry(in Frame frame)
+    {
+        _carry = frame;
+        _hasCarry = true;
     }
 
     private bool Fits(int written, in Frame next) =>
