@@ -40,6 +40,46 @@ public sealed class ReconnectTests
         }));
     }
 
+    private static long[] ConnectingTimesAfter(ITestableObserver<ConnectionState> states, long from) =>
+        [.. states.Messages.Where(m => m.Time >= from && m.Value.Value == ConnectionState.Connecting).Select(m => m.Time)];
+
+    [Test]
+    public async Task LosingAStableConnection_RedialsAtOnce_ThenBacksOffWhileTheLinkStaysDown()
+    {
+        var (dialer, acceptor) = Pair("a", "b");
+        await using var grid = new VirtualGrid([dialer, acceptor]).StartAll();
+        var states = grid.Scheduler.CreateObserver<ConnectionState>();
+        grid[dialer].Connection(acceptor).Subscribe(states);
+        grid.RunMs(2000); // up for two seconds: stable (StableAfter is one second)
+
+        var cutAt = grid.Scheduler.Clock;
+        grid.Network.Cut(dialer, acceptor);
+        grid.RunMs(1000);
+
+        var lost = states.Messages.First(m => m.Time >= cutAt && m.Value.Value == ConnectionState.Disconnected).Time;
+        var dials = ConnectingTimesAfter(states, cutAt);
+
+        // At once (the next tick), then after 100 ms and 200 ms, as the link stays cut.
+        Assert.That(dials[..3], Is.EqualTo(new[] { lost + Tick, lost + Tick + Ms(100), lost + Tick + Ms(300) }));
+    }
+
+    [Test]
+    public async Task LosingAConnectionSoonAfterItCameUp_GoesOnWithTheBackoff_SoAFlappingLinkIsNotHammered()
+    {
+        var (dialer, acceptor) = Pair("a", "b");
+        await using var grid = new VirtualGrid([dialer, acceptor]).StartAll();
+        var states = grid.Scheduler.CreateObserver<ConnectionState>();
+        grid[dialer].Connection(acceptor).Subscribe(states);
+        grid.RunMs(10); // up for 8 ms only
+
+        var cutAt = grid.Scheduler.Clock;
+        grid.Network.Cut(dialer, acceptor);
+        grid.RunMs(1000);
+
+        var lost = states.Messages.First(m => m.Time >= cutAt && m.Value.Value == ConnectionState.Disconnected).Time;
+        Assert.That(ConnectingTimesAfter(states, cutAt)[0], Is.EqualTo(lost + Ms(100)));
+    }
+
     [Test]
     public void ReconnectPolicy_GrowsCapsAndJitters()
     {

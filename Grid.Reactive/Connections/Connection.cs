@@ -34,6 +34,7 @@ public sealed class Connection : IObservable<ConnectionState>
     private Exception? _lastError;
     private bool _shutDown;
     private int _failures;
+    private long _connectedAtTicks = -1;
 
     internal Connection(GridContext grid, string remote)
     {
@@ -176,7 +177,7 @@ public sealed class Connection : IObservable<ConnectionState>
                 replaced = _session;
                 session.SetTraces(_framesIn, _framesOut);
                 Volatile.Write(ref _session, session);
-                _failures = 0;
+                _connectedAtTicks = _grid.Scheduler.Now.UtcTicks;
                 SetState(ConnectionState.Connected);
             }
         }
@@ -274,22 +275,26 @@ public sealed class Connection : IObservable<ConnectionState>
 
     private IObservable<long> OnAttemptFailed(Exception error)
     {
+        var policy = _grid.Options.Reconnect;
         int failures;
         double sample;
+        bool lostStable;
         lock (_gate)
         {
             Volatile.Write(ref _lastError, error);
-            failures = ++_failures;
-            sample = _jitter.NextDouble();
             if (_shutDown)
             {
                 return Observable.Never<long>();
             }
 
+            lostStable = _connectedAtTicks >= 0 && _grid.Scheduler.Now.UtcTicks - _connectedAtTicks >= policy.StableAfter.Ticks;
+            _connectedAtTicks = -1;
+            failures = lostStable ? _failures = 0 : ++_failures;
+            sample = _jitter.NextDouble();
             SetState(ConnectionState.Disconnected);
         }
 
-        var delay = _grid.Options.Reconnect.DelayFor(failures, sample);
+        var delay = lostStable ? TimeSpan.Zero : policy.DelayFor(failures, sample);
         _grid.Logger.LogInformation("Connecting {Local} -> {Remote} failed ({Failures} in a row), next dial in {Delay}: {Reason}",
             LocalAddress, RemoteAddress, failures, delay, error.Message);
         return Observable.Timer(delay, _grid.Scheduler);

@@ -77,7 +77,8 @@ public sealed record ManagerOptions
 /// <summary>
 /// Exponential backoff with jitter between redials: the n-th consecutive failure waits
 /// <c>min(MaxDelay, InitialDelay * Multiplier^n)</c>, then scaled by a random factor in <c>[1 - Jitter, 1 + Jitter]</c>.
-/// A successful connection starts the sequence over.
+/// Losing a connection that stayed up at least <see cref="StableAfter"/> redials at once and starts the sequence
+/// over; losing one sooner (a link that flaps) goes on with the backoff where it was.
 /// </summary>
 public sealed record ReconnectPolicy
 {
@@ -92,6 +93,9 @@ public sealed record ReconnectPolicy
 
     /// <summary>Relative jitter, 0 to 1. Default 0.2.</summary>
     public double Jitter { get; init; } = 0.2;
+
+    /// <summary>How long a connection must have stayed up for its loss to be redialled at once. Default 1 second.</summary>
+    public TimeSpan StableAfter { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Seed of the jitter's random sequence, so a simulation replays exactly; null for a random seed.</summary>
     public int? Seed { get; init; }
@@ -116,9 +120,9 @@ public sealed record ReconnectPolicy
             throw new ArgumentException("ReconnectPolicy needs 0 < InitialDelay <= MaxDelay.");
         }
 
-        if (Multiplier < 1 || Jitter is < 0 or > 1)
+        if (Multiplier < 1 || Jitter is < 0 or > 1 || StableAfter < TimeSpan.Zero)
         {
-            throw new ArgumentException("ReconnectPolicy needs Multiplier >= 1 and 0 <= Jitter <= 1.");
+            throw new ArgumentException("ReconnectPolicy needs Multiplier >= 1, 0 <= Jitter <= 1 and StableAfter >= 0.");
         }
     }
 }
