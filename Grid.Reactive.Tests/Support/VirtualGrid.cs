@@ -132,7 +132,8 @@ public static class TestHandlers
         public ValueTask<byte[]> Serve(byte[] payload, CancellationToken cancellationToken)
         {
             Calls++;
-            var never = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Completed inline when the token fires (on the test scheduler), never on another thread.
+            var never = new TaskCompletionSource<byte[]>();
             cancellationToken.Register(() =>
             {
                 lock (CancelledAt)

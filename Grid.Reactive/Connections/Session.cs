@@ -133,6 +133,9 @@ internal sealed class Session : ILinkHandler
     public bool TryRemove(OutgoingRequest request) =>
         _outgoing.TryRemove(new KeyValuePair<ulong, OutgoingRequest>(request.MuxId, request));
 
+    public bool IsPending(IncomingRequest request) =>
+        _incoming.TryGetValue(request.MuxId, out var current) && ReferenceEquals(current, request);
+
     public bool TryRemove(IncomingRequest request) =>
         _incoming.TryRemove(new KeyValuePair<ulong, IncomingRequest>(request.MuxId, request));
 

@@ -91,7 +91,11 @@ internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem
             error = ex;
         }
 
-        _session.Dispatcher.Resume(static s => s.Call.Finish(s.Result, s.Error), (Call: this, Result: result, Error: error));
+        // A call already ended (cancelled, timed out, lost) has nothing left to do: don't touch the scheduler for it.
+        if (_session.IsPending(this))
+        {
+            _session.Dispatcher.Resume(static s => s.Call.Finish(s.Result, s.Error), (Call: this, Result: result, Error: error));
+        }
     }
 
     private void Finish(byte[]? result, Exception? error)
