@@ -16,6 +16,7 @@ public sealed class StreamTests
     private static readonly HandlerId Refusing = new(24);
     private static readonly HandlerId Idle = new(25);
     private static readonly HandlerId PullEcho = new(26);
+    private static readonly HandlerId Deaf = new(27);
 
     private VirtualGrid _grid = null!;
     private readonly List<string> _handlerEvents = [];
@@ -51,6 +52,9 @@ public sealed class StreamTests
             _handlerEvents.Add($"subscribed@{_grid.Scheduler.Clock}");
             return Disposable.Create(() => _handlerEvents.Add($"disposed@{_grid.Scheduler.Clock}"));
         }));
+        // Takes one message of credit and never reads: the caller's second send waits.
+        b.RegisterStream(Deaf, (_, _) => Observable.Never<byte[]>(), new StreamHandlerOptions { InCapacity = 1 });
+
         // Credit-aware and async: pulls the caller's messages and awaits each send.
         b.RegisterStream(PullEcho, async (stream, cancellationToken) =>
         {
@@ -112,6 +116,27 @@ public sealed class StreamTests
         Assert.That(Values(received), Is.EqualTo(Enumerable.Range(0, 20).Select(i => $"echo:{i}")));
         Assert.That(received.Messages.Last().Value.Kind, Is.EqualTo(System.Reactive.NotificationKind.OnCompleted));
         Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void SendAsync_CancelledWhileWaitingForCredit_FaultsAndNeverSendsItsMessage()
+    {
+        var sent = new List<uint>();
+        using var trace = _grid["a"].Connection("b").FramesOut.Where(f => f.Op == Op.StreamMessageToServer).Subscribe(f => sent.Add(f.Seq));
+        var (stream, _) = Open(Deaf);
+        _grid.RunMs(10);
+
+        var first = stream.SendAsync(Bytes("1"));
+        using var giveUp = new CancellationTokenSource();
+        var second = stream.SendAsync(Bytes("2"), giveUp.Token);
+        var third = stream.SendAsync(Bytes("3"));
+        giveUp.Cancel();
+        _grid.RunMs(10);
+
+        Assert.That(first.IsCompletedSuccessfully, Is.True);
+        Assert.That(second.IsCanceled, Is.True);
+        Assert.That(third.IsCompleted, Is.False, "still waiting for credit the handler never grants");
+        Assert.That(sent, Is.EqualTo(new uint[] { 1 }));
     }
 
     [Test]

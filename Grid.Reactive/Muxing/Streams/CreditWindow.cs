@@ -28,7 +28,7 @@ internal interface IStreamOutput
 internal sealed class CreditWindow
 {
     private readonly Lock _gate = new();
-    private readonly Queue<Pending> _queue = new();
+    private readonly Queue<Entry> _queue = new();
     private readonly Subject<int> _creditChanges = new();
     private readonly int _pushLimit;
     private readonly int _maxMessageBytes;
@@ -40,6 +40,7 @@ internal sealed class CreditWindow
     private bool _ending;
     private Exception? _endError;
     private Exception? _closed;
+    private SendWaiter? _spareWaiter;
 
     public CreditWindow(int pushLimit, int maxMessageBytes, Dispatcher dispatcher)
     {
@@ -127,7 +128,7 @@ internal sealed class CreditWindow
                 return PushResult.Overflow;
             }
 
-            _queue.Enqueue(new Pending(message, null));
+            _queue.Enqueue(new Entry(message, null));
             _queuedPushes++;
             return PushResult.Queued;
         }
@@ -136,7 +137,6 @@ internal sealed class CreditWindow
     public ValueTask SendAsync(byte[] message, CancellationToken cancellationToken)
     {
         CheckSize(message);
-        Pending pending;
         lock (_gate)
         {
             if (_closed is not null)
@@ -155,27 +155,16 @@ internal sealed class CreditWindow
                 return ValueTask.CompletedTask;
             }
 
-            // Completed from a dispatched work item, so the awaiting code continues there, not under this lock.
-            pending = new Pending(message, new TaskCompletionSource());
-            _queue.Enqueue(pending);
+            // Resumed from a dispatched work item, so the awaiting code continues there, not under this lock.
+            var waiter = Interlocked.Exchange(ref _spareWaiter, null) ?? new SendWaiter(this, _dispatcher);
+            var wait = waiter.Arm(cancellationToken);
+            _queue.Enqueue(new Entry(message, waiter));
+            return wait;
         }
-
-        if (cancellationToken.CanBeCanceled)
-        {
-            // A cancelled send leaves its place in the queue empty; the drain skips it.
-            var registration = cancellationToken.Register(static state =>
-            {
-                var p = (Pending)state!;
-                if (p.TryCancel())
-                {
-                    p.Completion!.TrySetCanceled();
-                }
-            }, pending);
-            pending.Completion!.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration, TaskScheduler.Default);
-        }
-
-        return new ValueTask(pending.Completion!.Task);
     }
+
+    /// <summary>A waiter whose sender has taken its result can serve the next wait.</summary>
+    internal void Recycle(SendWaiter waiter) => Volatile.Write(ref _spareWaiter, waiter);
 
     /// <summary>The receiver took <paramref name="count"/> more messages.</summary>
     public void Grant(int count)
@@ -212,7 +201,7 @@ internal sealed class CreditWindow
     /// <summary>Stops the direction at once: queued messages are dropped and waiting senders fail.</summary>
     public void Close(Exception reason)
     {
-        Pending[] dropped;
+        Entry[] dropped;
         lock (_gate)
         {
             if (_closed is not null)
@@ -226,11 +215,11 @@ internal sealed class CreditWindow
             _queuedPushes = 0;
         }
 
-        foreach (var pending in dropped)
+        foreach (var entry in dropped)
         {
-            if (pending.Completion is not null && pending.TryClaim())
+            if (entry.Waiter is { } waiter && waiter.TryClaim())
             {
-                _dispatcher.Dispatch(static state => state.Completion.TrySetException(state.Reason), (pending.Completion, Reason: reason));
+                waiter.Fail(reason);
             }
         }
 
@@ -248,22 +237,19 @@ internal sealed class CreditWindow
 
     private void Drain()
     {
-        while (_output is not null && _credit > 0 && _queue.TryDequeue(out var pending))
+        while (_output is not null && _credit > 0 && _queue.TryDequeue(out var entry))
         {
-            if (pending.Completion is null)
+            if (entry.Waiter is null)
             {
                 _queuedPushes--;
             }
-            else if (pending.TryClaim())
+            else if (!entry.Waiter.TryClaim())
             {
-                _dispatcher.Dispatch(static completion => completion.TrySetResult(), pending.Completion);
-            }
-            else
-            {
-                continue;
+                continue; // its sender cancelled the wait
             }
 
-            SendNext(pending.Message);
+            SendNext(entry.Message);
+            entry.Waiter?.Succeed();
         }
 
         if (_ending && _output is not null && _queue.Count == 0)
@@ -291,18 +277,6 @@ internal sealed class CreditWindow
         }
     }
 
-    private sealed class Pending(byte[] message, TaskCompletionSource? completion)
-    {
-        private int _state;
-
-        public byte[] Message { get; } = message;
-
-        public TaskCompletionSource? Completion { get; } = completion;
-
-        /// <summary>The window takes the message (to send it or to fail it); false if its sender cancelled first.</summary>
-        public bool TryClaim() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
-
-        /// <summary>The sender gives up; false if the window already took the message.</summary>
-        public bool TryCancel() => Interlocked.CompareExchange(ref _state, 2, 0) == 0;
-    }
+    /// <summary>A message waiting for credit: pushed (no waiter) or awaited.</summary>
+    private readonly record struct Entry(byte[] Message, SendWaiter? Waiter);
 }
