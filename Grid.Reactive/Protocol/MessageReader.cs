@@ -122,7 +122,16 @@ internal struct MessageReader
     }
 
     /// <summary>Decodes the frame at <paramref name="start"/>, reading no further than <paramref name="end"/>.</summary>
-    private static Frame ReadFrame(ReadOnlyMemory<byte> message, int start, int end, out int next, out int payloadOffset)
+    private static Frame ReadFrame(ReadOnlyMemory<byte> message, int start, int end, out int next, out int payloadOffset) =>
+        FastFrameReader.TryRead(message, start, end, out var frame, out next, out payloadOffset)
+            ? frame
+            : ReadFrameFully(message, start, end, out next, out payloadOffset);
+
+    /// <summary>
+    /// Reads a frame in any valid MessagePack encoding and says exactly what is wrong with an invalid one. The fast
+    /// reader handles the encodings the grid itself writes and hands everything else here.
+    /// </summary>
+    internal static Frame ReadFrameFully(ReadOnlyMemory<byte> message, int start, int end, out int next, out int payloadOffset)
     {
         var source = message[start..end];
         var reader = new MessagePackReader(new ReadOnlySequence<byte>(source));
