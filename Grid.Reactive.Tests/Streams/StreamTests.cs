@@ -140,6 +140,23 @@ public sealed class StreamTests
     }
 
     [Test]
+    public void SendAsync_WaitingWhenTheStreamIsDisposed_IsCancelled()
+    {
+        var stream = _grid["a"].Connection("b").NewStream(Deaf);
+        var subscription = stream.Subscribe(_ => { }, _ => { });
+        _grid.RunMs(10);
+        var first = stream.SendAsync(Bytes("1"));
+        var waiting = stream.SendAsync(Bytes("2"));
+
+        subscription.Dispose();
+        _grid.RunMs(1);
+
+        Assert.That(first.IsCompletedSuccessfully, Is.True);
+        Assert.That(waiting.IsCanceled, Is.True);
+        Assert.That(() => stream.SendAsync(Bytes("3")).AsTask(), Throws.InstanceOf<OperationCanceledException>());
+    }
+
+    [Test]
     public void ServerPushOnly_WithAnInitialPayload_AndWithNone()
     {
         var (_, five) = Open(Countdown, "5");

@@ -158,7 +158,7 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
         {
             _deadline.Cancel();
             _session.Send(new Frame(Op.StreamCloseToServer, MuxId));
-            _window.Close(new ObjectDisposedException(nameof(ClientStream), "The stream was cancelled by its subscriber."));
+            _window.Close(new OperationCanceledException("The stream was cancelled by its subscriber."));
             _inbox?.Abort(new OperationCanceledException("The stream was cancelled by its subscriber."));
         }
     }
