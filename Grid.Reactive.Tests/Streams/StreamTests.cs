@@ -156,6 +156,57 @@ public sealed class StreamTests
         Assert.That(() => stream.SendAsync(Bytes("3")).AsTask(), Throws.InstanceOf<OperationCanceledException>());
     }
 
+    private static async Task<List<string>> Collect(IAsyncEnumerable<byte[]> messages, int? take = null)
+    {
+        var read = new List<string>();
+        await foreach (var message in messages)
+        {
+            read.Add(Text(message));
+            if (read.Count == take)
+            {
+                break;
+            }
+        }
+
+        return read;
+    }
+
+    [Test]
+    public void ReadAllAsync_PullsTheRemotesMessages_InVirtualTime()
+    {
+        var reading = Collect(_grid["a"].Connection("b").NewStream(Countdown, Bytes("4")).ReadAllAsync());
+        _grid.RunMs(10);
+
+        Assert.That(reading.IsCompletedSuccessfully, Is.True);
+        Assert.That(reading.Result, Is.EqualTo(new[] { "4", "3", "2", "1" }));
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void ReadAllAsync_LeavingEarly_CancelsTheStreamOnBothSides()
+    {
+        var stream = _grid["a"].Connection("b").NewStream(PullEcho);
+        var reading = Collect(stream.ReadAllAsync(), take: 2);
+        for (var i = 0; i < 5; i++)
+        {
+            stream.OnNext(Bytes($"{i}"));
+        }
+
+        _grid.RunMs(10);
+
+        Assert.That(reading.Result, Is.EqualTo(new[] { "echo:0", "echo:1" }));
+        Assert.That(Pending(), Is.Zero, "the handler's side was cancelled too");
+    }
+
+    [Test]
+    public void ReadAllAsync_ARefusal_IsThrown()
+    {
+        var reading = Collect(_grid["a"].Connection("b").NewStream(Refusing).ReadAllAsync());
+        _grid.RunMs(10);
+
+        Assert.That(() => reading.GetAwaiter().GetResult(), Throws.TypeOf<RemoteException>().With.Message.EqualTo("not for you"));
+    }
+
     [Test]
     public void ServerPushOnly_WithAnInitialPayload_AndWithNone()
     {

@@ -1,4 +1,5 @@
 using System.Reactive.Disposables;
+using System.Runtime.CompilerServices;
 using System.Reactive.Subjects;
 using Grid.Reactive.Muxing.Streams;
 
@@ -54,19 +55,55 @@ public sealed class ClientStream : ISubject<byte[], byte[]>
     public IDisposable Subscribe(IObserver<byte[]> observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
+        var call = Open(observer, out var failure);
+        if (call is null)
+        {
+            observer.OnError(failure!);
+            return Disposable.Empty;
+        }
+
+        return call;
+    }
+
+    /// <summary>
+    /// Opens the stream and pulls the remote's messages instead of observing them: credit goes back to the remote as
+    /// each message is read, so a reader that awaits other work between reads paces the remote producer, without
+    /// blocking a thread. Leaving the loop early (break, an exception, <paramref name="cancellationToken"/>) cancels the
+    /// stream on both sides. Either this or <see cref="Subscribe"/>, once.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the stream.</param>
+    /// <returns>The remote's messages; the enumeration ends when the remote handler ends, or throws its error.</returns>
+    /// <exception cref="InvalidOperationException">The stream was already subscribed or read.</exception>
+    public async IAsyncEnumerable<byte[]> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var call = Open(observer: null, out var failure) ?? throw failure!;
+        try
+        {
+            await foreach (var message in call.PullInbox!.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return message;
+            }
+        }
+        finally
+        {
+            call.Dispose();
+        }
+    }
+
+    private ClientStreamCall? Open(IObserver<byte[]>? observer, out Exception? failure)
+    {
         if (Interlocked.Exchange(ref _subscribed, 1) != 0)
         {
-            throw new InvalidOperationException("A stream is opened by its one subscription; share it with Publish if several observers need it.");
+            throw new InvalidOperationException("A stream is opened by its one subscription or reader; share it with Publish if several observers need it.");
         }
 
         var session = _connection.CurrentSession;
-        var failure = Volatile.Read(ref _failedBeforeOpen)
+        failure = Volatile.Read(ref _failedBeforeOpen)
             ?? (session is null || !session.IsOpen ? new DisconnectedException($"Not connected to '{_connection.RemoteAddress}' (the connection is {_connection.State}).") : null);
         if (failure is not null)
         {
             _window.Close(failure);
-            observer.OnError(failure);
-            return Disposable.Empty;
+            return null;
         }
 
         var call = new ClientStreamCall(session!, observer, _window, _handler, _options.Timeout);

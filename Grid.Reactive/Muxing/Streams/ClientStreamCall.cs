@@ -13,7 +13,7 @@ namespace Grid.Reactive.Muxing.Streams;
 internal sealed class ClientStreamCall : IDisposable, IStreamOutput
 {
     private readonly Session _session;
-    private readonly IObserver<byte[]> _observer;
+    private readonly IObserver<byte[]>? _observer;
     private readonly CreditWindow _window;
     private readonly HandlerId _handler;
     private readonly TimeSpan? _timeout;
@@ -22,14 +22,23 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
     private IDisposable? _delivery;
     private long _lastPongTicks;
 
-    public ClientStreamCall(Session session, IObserver<byte[]> observer, CreditWindow window, HandlerId handler, TimeSpan? timeout)
+    // A null observer makes a pull consumer, which reads PullInbox.
+    public ClientStreamCall(Session session, IObserver<byte[]>? observer, CreditWindow window, HandlerId handler, TimeSpan? timeout)
     {
         _session = session;
         _observer = observer;
         _window = window;
         _handler = handler;
         _timeout = timeout;
+        if (observer is null)
+        {
+            // A pull reader waits on the inbox from the start; the accept brings its window.
+            _inbox = NewInbox(0);
+        }
     }
+
+    /// <summary>The inbox a pull consumer reads (null for a push consumer).</summary>
+    public StreamInbox? PullInbox => _observer is null ? _inbox : null;
 
     public ulong MuxId { get; set; }
 
@@ -171,23 +180,23 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
 
     private void OnAck(in Frame ack)
     {
-        if (_inbox is not null || !StreamErrors.TryReadWindows(ack.Payload, out var inCapacity, out var outCapacity))
+        if ((_observer is not null && _inbox is not null) || !StreamErrors.TryReadWindows(ack.Payload, out var inCapacity, out var outCapacity))
         {
             End(new ProtocolException($"Stream {MuxId} from '{_session.RemoteAddress}': a second or malformed accept."), notifyRemote: true);
             return;
         }
 
-        var inbox = new StreamInbox(_session.Dispatcher, outCapacity,
-            grant: count =>
-            {
-                if (_session.Streams.Contains(this))
-                {
-                    _session.Send(new Frame(Op.StreamCreditToServer, MuxId, (uint)count));
-                }
-            },
-            consumerFailed: error => End(error, notifyRemote: true));
-        _inbox = inbox;
-        _delivery = inbox.Subscribe(_observer);
+        if (_observer is null)
+        {
+            _inbox!.SetWindow(outCapacity);
+        }
+        else
+        {
+            var inbox = NewInbox(outCapacity);
+            _inbox = inbox;
+            _delivery = inbox.Subscribe(_observer);
+        }
+
         if (inCapacity == 0)
         {
             TakesNoInput = true;
@@ -199,6 +208,24 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
         }
     }
 
-    private void Deliver(Exception error) =>
+    private StreamInbox NewInbox(int window) => new(_session.Dispatcher, window,
+        grant: count =>
+        {
+            if (_session.Streams.Contains(this))
+            {
+                _session.Send(new Frame(Op.StreamCreditToServer, MuxId, (uint)count));
+            }
+        },
+        consumerFailed: error => End(error, notifyRemote: true));
+
+    private void Deliver(Exception error)
+    {
+        if (_observer is null)
+        {
+            _inbox!.Abort(error);
+            return;
+        }
+
         _session.Dispatcher.Dispatch(static state => state.Observer.OnError(state.Error), (Observer: _observer, Error: error));
+    }
 }

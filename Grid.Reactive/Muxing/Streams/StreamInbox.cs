@@ -25,7 +25,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     private readonly Dispatcher _dispatcher;
     private readonly Action<int> _grant;
     private readonly Action<Exception> _consumerFailed;
-    private readonly int _grantBatch;
+    private int _grantBatch;
     private int _allowance;
     private uint _expected = 1;
     private int _mode;
@@ -50,6 +50,13 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
         _grant = grant;
         _consumerFailed = consumerFailed;
         _grantBatch = Math.Max(1, window / 4);
+    }
+
+    /// <summary>Sets the window once it is known (a caller's pull inbox exists before the accept brings it).</summary>
+    public void SetWindow(int window)
+    {
+        _grantBatch = Math.Max(1, window / 4);
+        Interlocked.Exchange(ref _allowance, window);
     }
 
     /// <summary>Queues message <paramref name="seq"/>; returns why it breaks the protocol, or null. Reader context only.</summary>
