@@ -305,6 +305,23 @@ public sealed class StreamTests
     }
 
     [Test]
+    public void Dispose_JustAfterTheDeadlineEndedAStreamNotYetAccepted_DeliversNothingMore()
+    {
+        // Found by the seeded simulation (seed 19 then): the caller disposes in the very tick its deadline fired,
+        // while the deadline's error is still on its way to the observer.
+        _grid.Network.Hold("b", "a");
+        var stream = _grid["a"].Connection("b").NewStream(Idle, options: new StreamOptions { Timeout = TimeSpan.FromMilliseconds(100) });
+        var received = _grid.Scheduler.CreateObserver<byte[]>();
+        var subscription = stream.Subscribe(received);
+
+        _grid.Scheduler.AdvanceTo(_grid.Scheduler.Clock + Ms(100));
+        subscription.Dispose();
+        _grid.RunMs(10);
+
+        Assert.That(received.Messages, Is.Empty, "nothing reaches an observer after its subscription was disposed");
+    }
+
+    [Test]
     public void LinkLost_MidStream_ErrorsTheStreamOnBothSidesAtOnce_AndReleasesAllState()
     {
         var (_, idle) = Open(Idle);

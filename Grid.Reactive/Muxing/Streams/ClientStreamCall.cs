@@ -21,6 +21,7 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
     private volatile StreamInbox? _inbox;
     private IDisposable? _delivery;
     private long _lastPongTicks;
+    private volatile bool _disposed;
 
     // A null observer makes a pull consumer, which reads PullInbox.
     public ClientStreamCall(Session session, IObserver<byte[]>? observer, CreditWindow window, HandlerId handler, TimeSpan? timeout)
@@ -162,6 +163,7 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
     /// <summary>Disposing the subscription: cancel on both sides, with no further notification here.</summary>
     public void Dispose()
     {
+        _disposed = true;
         _delivery?.Dispose();
         if (_session.Streams.TryRemove(this))
         {
@@ -218,6 +220,7 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
         },
         consumerFailed: error => End(error, notifyRemote: true));
 
+    /// <summary>Delivers an ending that came before the accept, unless the subscription is disposed by then.</summary>
     private void Deliver(Exception error)
     {
         if (_observer is null)
@@ -226,6 +229,12 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
             return;
         }
 
-        _session.Dispatcher.Dispatch(static state => state.Observer.OnError(state.Error), (Observer: _observer, Error: error));
+        _session.Dispatcher.Dispatch(static state =>
+        {
+            if (!state.Call._disposed)
+            {
+                state.Call._observer!.OnError(state.Error);
+            }
+        }, (Call: this, Error: error));
     }
 }
