@@ -322,6 +322,48 @@ public sealed class StreamTests
     }
 
     [Test]
+    public void LostLastMessages_BeforeTheHandlersNormalEnd_FailTheStream_InsteadOfCompletingShort()
+    {
+        // Found by the seeded simulation (seed 90 then): a link that loses a transport message yet stays up (DropNext;
+        // a real socket would rather break) lost the last messages, and the end that followed completed the stream.
+        var paced = new HandlerId(37);
+        _grid["b"].RegisterStream(paced, (_, _) => Observable.Interval(TimeSpan.FromMilliseconds(10), _grid.Scheduler).Take(3)
+            .Select(i => Bytes($"{i + 1}"))
+            .Concat(Observable.Timer(TimeSpan.FromMilliseconds(5), _grid.Scheduler).IgnoreElements().Select(_ => Array.Empty<byte>())),
+            new StreamHandlerOptions { InCapacity = 0 });
+        var (_, received) = Open(paced);
+        _grid.RunMs(25);
+        Assert.That(Values(received), Is.EqualTo(new[] { "1", "2" }));
+
+        _grid.Network.DropNext("b", "a", 1); // message 3; the end goes 5 ms later, on its own, and arrives
+        _grid.RunMs(30);
+
+        Assert.That(Values(received), Is.EqualTo(new[] { "1", "2" }));
+        Assert.That(received.Messages.Last().Value.Exception, Is.TypeOf<ProtocolException>().With.Message.Contains("the sender ended after 3 messages, but 2 arrived"));
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
+    public void LostLastMessages_BeforeTheCallersEndOfInput_FailTheStream_InsteadOfCountingShort()
+    {
+        var (stream, received) = Open(Counter);
+        stream.OnNext(Bytes("x"));
+        _grid.RunMs(5);
+        stream.OnNext(Bytes("x"));
+        _grid.RunMs(5);
+
+        _grid.Network.DropNext("a", "b", 1);
+        stream.OnNext(Bytes("x"));
+        _grid.RunMs(5);
+        stream.OnCompleted();
+        _grid.RunMs(10);
+
+        Assert.That(received.Messages.Single().Value.Exception, Is.TypeOf<RemoteException>().With.Message.Contains("the sender ended after 3 messages, but 2 arrived"),
+            "the handler saw the caller's input end short, and told the caller");
+        Assert.That(Pending(), Is.Zero);
+    }
+
+    [Test]
     public void LinkLost_MidStream_ErrorsTheStreamOnBothSidesAtOnce_AndReleasesAllState()
     {
         var (_, idle) = Open(Idle);

@@ -50,14 +50,16 @@ public enum Op : byte
     StreamCreditToClient = 14,
 
     /// <summary>
-    /// The client closes its side of a stream: with <see cref="FrameFlags.Eof"/> its input ended normally,
-    /// with <see cref="FrameFlags.Error"/> it failed (payload is the error text), with neither it cancelled the stream.
+    /// The client closes its side of a stream: with <see cref="FrameFlags.Eof"/> its input ended normally (the
+    /// sequence number holds how many messages it sent), with <see cref="FrameFlags.Error"/> it failed (payload is the
+    /// error text), with neither it cancelled the stream.
     /// </summary>
     StreamCloseToServer = 15,
 
     /// <summary>
-    /// The server closes its side of a stream: with <see cref="FrameFlags.Eof"/> the handler ended normally,
-    /// with <see cref="FrameFlags.Error"/> it failed (payload is the error text), with neither it cancelled the stream.
+    /// The server closes its side of a stream: with <see cref="FrameFlags.Eof"/> the handler ended normally (the
+    /// sequence number holds how many messages it sent), with <see cref="FrameFlags.Error"/> it failed (payload is the
+    /// error text), with neither it cancelled the stream.
     /// </summary>
     StreamCloseToClient = 16,
 

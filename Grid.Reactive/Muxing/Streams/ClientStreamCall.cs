@@ -98,6 +98,13 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
                 _window.Grant((int)Math.Min(frame.Seq, int.MaxValue));
                 break;
             case Op.StreamCloseToClient:
+                // A normal end counts the messages sent: completing after fewer would hide a loss.
+                if ((frame.Flags & FrameFlags.Eof) != 0 && _inbox?.CheckEnd(frame.Seq) is { } shortfall)
+                {
+                    End(new ProtocolException($"Stream {MuxId} from '{_session.RemoteAddress}': {shortfall}."), notifyRemote: false);
+                    break;
+                }
+
                 if (_session.Streams.TryRemove(this))
                 {
                     _deadline.Cancel();
@@ -177,8 +184,8 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
     void IStreamOutput.SendMessage(uint seq, byte[] payload) =>
         _session.Send(new Frame(Op.StreamMessageToServer, MuxId, seq, flags: payload.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: payload));
 
-    void IStreamOutput.SendEnd(Exception? error) =>
-        _session.Send(new Frame(Op.StreamCloseToServer, MuxId, flags: FrameFlags.Eof));
+    void IStreamOutput.SendEnd(uint sent, Exception? error) =>
+        _session.Send(new Frame(Op.StreamCloseToServer, MuxId, sent, flags: FrameFlags.Eof));
 
     private void OnAck(in Frame ack)
     {

@@ -10,8 +10,11 @@ internal interface IStreamOutput
     /// <summary>Sends message number <paramref name="seq"/> (from 1) of this direction.</summary>
     void SendMessage(uint seq, byte[] payload);
 
-    /// <summary>Ends this direction, after every message: normally, or with <paramref name="error"/>.</summary>
-    void SendEnd(Exception? error);
+    /// <summary>
+    /// Ends this direction, after every message: normally, or with <paramref name="error"/>. <paramref name="sent"/>
+    /// is how many messages this direction sent, so the receiver can tell that none is missing.
+    /// </summary>
+    void SendEnd(uint sent, Exception? error);
 }
 
 /// <summary>
@@ -256,7 +259,7 @@ internal sealed class CreditWindow
         {
             _ending = false;
             _closed = new InvalidOperationException("This direction of the stream has ended.");
-            _output.SendEnd(_endError);
+            _output.SendEnd(_seq, _endError);
             _creditChanges.OnCompleted();
         }
     }

@@ -124,7 +124,16 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
                 _window.Grant((int)Math.Min(frame.Seq, int.MaxValue));
                 break;
             case Op.StreamCloseToServer when (frame.Flags & FrameFlags.Eof) != 0:
-                _inbox.Finish(null);
+                // A normal end counts the messages sent: ending the input after fewer would hide a loss.
+                if (_inbox.CheckEnd(frame.Seq) is { } shortfall)
+                {
+                    Cancel(new ProtocolException($"Stream {MuxId} from '{_session.RemoteAddress}': {shortfall}."), notifyCaller: true);
+                }
+                else
+                {
+                    _inbox.Finish(null);
+                }
+
                 break;
             case Op.StreamCloseToServer:
                 Cancel((frame.Flags & FrameFlags.Error) != 0
@@ -159,7 +168,7 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
     void IStreamOutput.SendMessage(uint seq, byte[] payload) =>
         _session.Send(new Frame(Op.StreamMessageToClient, MuxId, seq, flags: payload.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: payload));
 
-    void IStreamOutput.SendEnd(Exception? error)
+    void IStreamOutput.SendEnd(uint sent, Exception? error)
     {
         if (!_session.Streams.TryRemove(this))
         {
@@ -169,8 +178,8 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
         _deadline.Cancel();
         _inbox.Abort(new OperationCanceledException("The stream has ended."));
         _session.Send(error is null
-            ? new Frame(Op.StreamCloseToClient, MuxId, flags: FrameFlags.Eof)
-            : new Frame(Op.StreamCloseToClient, MuxId, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(error.Message)));
+            ? new Frame(Op.StreamCloseToClient, MuxId, sent, flags: FrameFlags.Eof)
+            : new Frame(Op.StreamCloseToClient, MuxId, sent, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(error.Message)));
     }
 
     private void OnHandlerEnded(Task task)

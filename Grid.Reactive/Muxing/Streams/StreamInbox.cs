@@ -78,6 +78,13 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
         return null;
     }
 
+    /// <summary>
+    /// Checks the sender's count of the messages it sent against those that arrived, when it ends the direction
+    /// normally; returns why they differ (messages lost on the way), or null. Reader context only.
+    /// </summary>
+    public string? CheckEnd(uint sent) =>
+        sent == _expected - 1 ? null : $"the sender ended after {sent} messages, but {_expected - 1} arrived";
+
     /// <summary>The sender ended this direction: the consumer sees the end after every message already queued.</summary>
     public void Finish(Exception? error)
     {
