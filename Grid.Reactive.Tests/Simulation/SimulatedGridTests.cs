@@ -13,6 +13,8 @@ namespace Grid.Reactive.Tests.Simulation;
 [Category("Simulation")]
 public sealed class SimulatedGridTests
 {
+    private static readonly HandlerId StreamEcho = new(40);
+
     private InspectableTestScheduler _scheduler = null!;
     private SimulatedGrid _grid = null!;
 
@@ -34,6 +36,7 @@ public sealed class SimulatedGridTests
             {
                 RegisterBasics(node);
                 node.Register(Hang, new Hanging(_scheduler).Serve);
+                node.RegisterStream(StreamEcho, (_, incoming) => incoming);
             },
         }).Start();
         _grid.RunFor(TimeSpan.FromMilliseconds(10));
@@ -87,6 +90,37 @@ public sealed class SimulatedGridTests
                 "0.00:00:00.0100000 CallStarted a->b #1 handler 1",
                 "0.00:00:00.0120004 CallEnded a->b #1 answered 3 bytes",
             }));
+    }
+
+    [Test]
+    public void Stream_IsTraced_FromItsOpenToItsOneEnd_WithItsMessageCount()
+    {
+        Grid("a", "b", "c");
+        var echoed = _scheduler.CreateObserver<string>();
+        var stream = _grid.Stream("a", "b", StreamEcho);
+        stream.Select(Text).Subscribe(echoed);
+        stream.OnNext(Bytes("x"));
+        stream.OnNext(Bytes("y"));
+        stream.OnCompleted();
+        var cancelled = _grid.Stream("a", "c", StreamEcho).Subscribe(_ => { });
+        _grid.RunFor(TimeSpan.FromMilliseconds(10));
+        cancelled.Dispose();
+        _grid.Crash("c");
+        _grid.Stream("a", "c", StreamEcho).Subscribe(_ => { }, _ => { });
+        _grid.RunFor(TimeSpan.FromMilliseconds(1));
+
+        Assert.That(echoed.Messages.Select(m => m.Value.ToString()), Is.EqualTo(new[] { "OnNext(x)", "OnNext(y)", "OnCompleted()" }));
+        Assert.That(_grid.Trace.Where(e => e.Kind is SimulationEventKind.StreamStarted or SimulationEventKind.StreamEnded).Select(e => e.ToString()),
+            Is.EqualTo(new[]
+            {
+                "0.00:00:00.0100000 StreamStarted a->b #1 handler 40",
+                "0.00:00:00.0100000 StreamStarted a->c #2 handler 40",
+                "0.00:00:00.0140008 StreamEnded a->b #1 completed after 2 messages", // the messages wait for the accept: a round trip
+                "0.00:00:00.0200000 StreamEnded a->c #2 cancelled after 0 messages",
+                "0.00:00:00.0200000 StreamStarted a->c #3 handler 40",
+                "0.00:00:00.0200002 StreamEnded a->c #3 DisconnectedException after 0 messages", // the peer's reset, then the dispatch
+            }));
+        Assert.That(() => stream.Subscribe(_ => { }), Throws.InvalidOperationException, "a stream is subscribed once");
     }
 
     [Test]

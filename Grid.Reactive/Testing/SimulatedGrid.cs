@@ -22,7 +22,7 @@ namespace Grid.Reactive.Testing;
 /// <c>Observable.Timer(delay, scheduler)</c> replay; handlers that wait on timer tasks, threads or the wall clock do not.
 /// </para>
 /// </remarks>
-public sealed class SimulatedGrid : IAsyncDisposable
+public sealed partial class SimulatedGrid : IAsyncDisposable
 {
     private readonly SimulationOptions _options;
     private readonly Dictionary<string, SimulatedNode> _nodes = new(StringComparer.Ordinal);
@@ -269,25 +269,6 @@ public sealed class SimulatedGrid : IAsyncDisposable
     /// <param name="node">The node it concerns.</param>
     /// <param name="text">The line.</param>
     public void Note(string node, string text) => Record(SimulationEventKind.Note, node, null, text);
-
-    /// <summary>
-    /// A traced <see cref="Connection.Request"/> from <paramref name="from"/> to <paramref name="to"/>: each
-    /// subscription is a call on the manager up at <paramref name="from"/> at that moment, whose start and end go into
-    /// the trace. It fails at once with <see cref="DisconnectedException"/> while <paramref name="from"/> is down.
-    /// </summary>
-    /// <param name="from">The calling node.</param>
-    /// <param name="to">The called node.</param>
-    /// <param name="handler">The remote handler.</param>
-    /// <param name="payload">The request payload.</param>
-    /// <param name="timeout">The deadline; default the caller's <see cref="ManagerOptions.DefaultRequestTimeout"/>.</param>
-    /// <param name="subroute">The handler's subroute, or null.</param>
-    /// <returns>The cold call, as <see cref="Connection.Request"/> returns it.</returns>
-    public IObservable<byte[]> Request(string from, string to, HandlerId handler, byte[] payload, TimeSpan? timeout = null, string? subroute = null)
-    {
-        Pair(from, to);
-        ArgumentNullException.ThrowIfNull(payload);
-        return new TracedRequest(this, from, to, handler, payload, timeout, subroute);
-    }
 
     /// <summary>Advances virtual time by <paramref name="time"/>, running everything due meanwhile.</summary>
     /// <param name="time">Zero or more.</param>

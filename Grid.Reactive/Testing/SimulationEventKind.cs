@@ -32,4 +32,10 @@ public enum SimulationEventKind
 
     /// <summary>A line the test added with <see cref="SimulatedGrid.Note"/>.</summary>
     Note,
+
+    /// <summary>A stream made through <see cref="SimulatedGrid.Stream"/> was subscribed (opened).</summary>
+    StreamStarted,
+
+    /// <summary>A stream made through <see cref="SimulatedGrid.Stream"/> ended: completed, failed or cancelled; the detail counts its messages.</summary>
+    StreamEnded,
 }
