@@ -7,36 +7,39 @@ using Grid.Reactive.Tests.Support;
 namespace Grid.Reactive.Tests.Simulation;
 
 /// <summary>What one seed did, and which invariants it broke (none, when it passed).</summary>
-internal sealed record SimulationOutcome(int Seed, int Nodes, int Calls, int Faults, string Endings,
-    IReadOnlyList<string> Violations, IReadOnlyList<SimulationEvent> Trace)
+internal sealed record SimulationOutcome(int Seed, int Nodes, int Calls, int Streams, int StreamMessages, int Faults, string Endings,
+    IReadOnlyDictionary<string, int> StreamEndings, IReadOnlyList<string> Violations, IReadOnlyList<SimulationEvent> Trace)
 {
     public bool Passed => Violations.Count == 0;
+
+    /// <summary>Counts of endings as one line, such as <c>Completed 12, Disconnected 3</c>.</summary>
+    public static string Describe(IEnumerable<KeyValuePair<string, int>> endings) =>
+        string.Join(", ", endings.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key} {e.Value}"));
 }
 
 /// <summary>
 /// One seeded run of a whole grid in virtual time: 5 to 7 nodes; for <see cref="Workload"/>, random calls between
 /// random pairs (echo with a random delay, failures, handlers that never answer, relays through a third node, missing
-/// handlers; random deadlines; a few large payloads; some cancelled by the caller) while random faults are injected and undone (latency, cuts, partitions, crashes and
-/// restarts, orderly stops, holds, drops); then everything is healed and the grid settles. The invariants are then
-/// checked: see <see cref="CallLedger"/> for the calls, and below for the grid.
+/// handlers; random deadlines; a few large payloads; some cancelled by the caller) and random streams (server push,
+/// client push, two-way, in both handler shapes, with small windows; see <see cref="StreamWorkload"/>), while random
+/// faults are injected and undone (latency, cuts, partitions, crashes and restarts, orderly stops, holds, drops); then
+/// everything is healed and the grid settles. The invariants are then checked: see <see cref="CallLedger"/> for the
+/// calls, <see cref="StreamLedger"/> for the streams, and below for the grid.
 /// </summary>
-/// <remarks>
-/// Streams are not in the core yet. When they are, a stream workload joins the calls here with its own ledger
-/// (every stream's messages in order, without gaps or duplicates, while its connection lived; every stream ended
-/// exactly once), and the leak check below adds the nodes' stream tables.
-/// </remarks>
 internal static class SimulationRun
 {
     public static readonly TimeSpan Workload = TimeSpan.FromSeconds(10);
 
     private static readonly string[] Names = ["ash", "birch", "cedar", "elm", "fir", "oak", "pine"];
     private static readonly TimeSpan MeanCallGap = TimeSpan.FromMilliseconds(15);
+    private static readonly TimeSpan MeanStreamGap = TimeSpan.FromMilliseconds(40);
     private static readonly TimeSpan SettleLimit = TimeSpan.FromSeconds(30);
 
     public static async Task<SimulationOutcome> RunAsync(int seed, bool traceFrames = false)
     {
         var scheduler = new InspectableTestScheduler();
         var ledger = new CallLedger(scheduler);
+        var streams = new StreamLedger(scheduler);
         SimulatedGrid? current = null;
         var grid = new SimulatedGrid(new SimulationOptions
         {
@@ -49,11 +52,19 @@ internal static class SimulationRun
                 PingInterval = TimeSpan.FromMilliseconds(500),
                 PingTimeout = TimeSpan.FromMilliseconds(1500),
                 HandshakeTimeout = TimeSpan.FromMilliseconds(500),
+                // A stream notices a silent peer (no pong) before its connection does (no ping answered).
+                StreamPingInterval = TimeSpan.FromMilliseconds(250),
+                StreamTimeout = TimeSpan.FromSeconds(1),
                 Reconnect = o.Reconnect with { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(1), Jitter = 0.3 },
             },
-            Setup = manager => SimulationHandlers.Register(current!, ledger, manager),
+            Setup = manager =>
+            {
+                SimulationHandlers.Register(current!, ledger, manager);
+                SimulationStreamHandlers.Register(current!, streams, manager);
+            },
         });
         current = grid;
+        using var drops = streams.Watch(grid);
         var violations = new List<string>();
         var faults = new FaultInjector(grid);
         try
@@ -65,13 +76,13 @@ internal static class SimulationRun
             }
 
             var end = scheduler.Now + Workload;
-            // Calls start on whole milliseconds, like timers, latencies and deadlines: events often share a tick.
-            Repeat(grid, end, () => TimeSpan.FromMilliseconds(Math.Round(-MeanCallGap.TotalMilliseconds * Math.Log(1 - grid.Random.NextDouble()))),
-                () => Call(grid, ledger));
+            Repeat(grid, end, () => Exponential(grid, MeanCallGap), () => Call(grid, ledger));
+            Repeat(grid, end, () => Exponential(grid, MeanStreamGap), () => StreamWorkload.OpenOne(grid, streams));
             Repeat(grid, end, () => TimeSpan.FromMilliseconds(100 + grid.Random.Next(700)), faults.InjectOne);
             grid.RunFor(Workload);
 
-            // Heal everything and let it settle: every pair must connect again and every call must have ended.
+            // Heal everything and let it settle: every pair must connect again, every call must have ended, and every
+            // stream too, but for those that may rightly wait forever (a handler that never ends, a lost credit).
             // Latency too: a round trip longer than the handshake timeout never connects, by design.
             faults.Stop();
             grid.HealAll();
@@ -84,28 +95,38 @@ internal static class SimulationRun
             }
 
             grid.Start();
-            grid.RunUntil(() => grid.AllConnected && ledger.AllEnded, SettleLimit);
+            grid.RunUntil(() => grid.AllConnected && ledger.AllEnded && streams.AllSettled, SettleLimit);
             grid.RunFor(TimeSpan.FromSeconds(2));
             if (!grid.AllConnected)
             {
                 violations.Add($"after healing and {SettleLimit.TotalSeconds} s, not every pair is connected: {Unconnected(grid)}");
             }
 
-            // Every ordered pair must now answer, each caller getting its own answer.
+            // Every ordered pair must now answer, each caller getting its own answer, and echo a whole stream.
             foreach (var from in grid.Nodes)
             {
                 foreach (var to in grid.Nodes.Where(n => n != from))
                 {
                     Call(grid, ledger, from, to, CallKind.Probe, TimeSpan.FromSeconds(1));
+                    StreamWorkload.Probe(grid, streams, from, to);
                 }
             }
 
-            grid.RunUntil(() => ledger.AllEnded, TimeSpan.FromSeconds(5));
+            grid.RunUntil(() => ledger.AllEnded && streams.AllSettled, TimeSpan.FromSeconds(5));
+
+            // The streams still waiting are cancelled by their callers; the ledger says whether they could stall.
+            foreach (var stream in streams.StillOpen.ToList())
+            {
+                stream.Abandon!(true);
+            }
+
+            grid.RunFor(TimeSpan.FromSeconds(1));
             violations.AddRange(ledger.Violations());
+            violations.AddRange(streams.Violations());
 
             foreach (var node in grid.Nodes.Where(n => grid[n].PendingCalls() != 0))
             {
-                violations.Add($"{node} still holds {grid[node].PendingCalls()} calls in its mux tables after every call ended");
+                violations.Add($"{node} still holds {grid[node].PendingCalls()} calls and streams in its mux tables after every call and stream ended");
             }
 
             var pairs = grid.Nodes.Count * (grid.Nodes.Count - 1) / 2;
@@ -128,9 +149,13 @@ internal static class SimulationRun
             violations.Add("work is still scheduled a minute after every node shut down (a timer or delivery leaked)");
         }
 
-        return new SimulationOutcome(seed, grid.Nodes.Count, ledger.Count, faults.Injected,
-            string.Join(", ", ledger.Summary()), violations, [.. grid.Trace]);
+        return new SimulationOutcome(seed, grid.Nodes.Count, ledger.Count, streams.Count, streams.Messages, faults.Injected,
+            string.Join(", ", ledger.Summary()), streams.Endings(), violations, [.. grid.Trace]);
     }
+
+    /// <summary>A random gap with the given mean, in whole milliseconds: calls start on them, like timers, latencies and deadlines, so events often share a tick.</summary>
+    private static TimeSpan Exponential(SimulatedGrid grid, TimeSpan mean) =>
+        TimeSpan.FromMilliseconds(Math.Round(-mean.TotalMilliseconds * Math.Log(1 - grid.Random.NextDouble())));
 
     /// <summary>Runs <paramref name="action"/> now and then after every gap, until <paramref name="end"/>.</summary>
     private static void Repeat(SimulatedGrid grid, DateTimeOffset end, Func<TimeSpan> gap, Action action)

@@ -26,13 +26,15 @@ public sealed class SimulationTests
 
         var failed = outcomes.Where(o => !o.Passed).OrderBy(o => o.Seed).ToList();
         TestContext.Progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Simulation: {seeds.Count} seeds, {outcomes.Sum(o => o.Calls)} calls, {outcomes.Sum(o => o.Faults)} faults, {failed.Count} failed, {clock.Elapsed.TotalSeconds:F1} s"));
+            $"Simulation: {seeds.Count} seeds, {outcomes.Sum(o => o.Calls)} calls, {outcomes.Sum(o => o.Streams)} streams ({outcomes.Sum(o => o.StreamMessages)} messages), {outcomes.Sum(o => o.Faults)} faults, {failed.Count} failed, {clock.Elapsed.TotalSeconds:F1} s"));
+        var streamEndings = outcomes.SelectMany(o => o.StreamEndings).GroupBy(e => e.Key).Select(g => KeyValuePair.Create(g.Key, g.Sum(e => e.Value)));
+        TestContext.Progress.WriteLine($"Streams ended: {SimulationOutcome.Describe(streamEndings)}");
         if (SimulationSeeds.Replay is not null)
         {
             var outcome = outcomes.Single();
             var path = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"simulation-seed-{outcome.Seed}.trace.txt");
             await File.WriteAllLinesAsync(path, outcome.Trace.Select(e => e.ToString()));
-            TestContext.Progress.WriteLine($"Seed {outcome.Seed}: {outcome.Endings}. Trace: {path}");
+            TestContext.Progress.WriteLine($"Seed {outcome.Seed}: calls {outcome.Endings}; streams {SimulationOutcome.Describe(outcome.StreamEndings)}. Trace: {path}");
         }
 
         Assert.That(failed, Is.Empty, () => Report(failed));
@@ -66,7 +68,7 @@ public sealed class SimulationTests
         foreach (var outcome in failed.Take(5))
         {
             text.AppendLine()
-                .AppendLine(CultureInfo.InvariantCulture, $"Seed {outcome.Seed} ({outcome.Nodes} nodes, {outcome.Calls} calls, {outcome.Faults} faults; {outcome.Endings}):");
+                .AppendLine(CultureInfo.InvariantCulture, $"Seed {outcome.Seed} ({outcome.Nodes} nodes, {outcome.Calls} calls, {outcome.Streams} streams, {outcome.Faults} faults; calls {outcome.Endings}; streams {SimulationOutcome.Describe(outcome.StreamEndings)}):");
             foreach (var violation in outcome.Violations.Take(10))
             {
                 text.AppendLine(CultureInfo.InvariantCulture, $"  - {violation}");
