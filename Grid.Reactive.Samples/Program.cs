@@ -1,6 +1,7 @@
 // The sample grid: three nodes on loopback WebSockets in one process. It shows connection states as they change,
 // single requests across every pair, questions to all nodes at once composed with LINQ, errors as values, and a
-// node restarting while its peers reconnect by themselves. It ends on its own with exit code 0.
+// node restarting while its peers reconnect by themselves; then a grid in virtual time (VirtualTimeDemo.cs), the way
+// to test timing. It ends on its own with exit code 0.
 using System.Net;
 using System.Net.Sockets;
 using System.Reactive.Linq;
@@ -174,6 +175,9 @@ await nodes[2].StartAsync();
 await peersBack;
 var again = await nodes[0].Connection(addresses[2]).Request(handlers.Echo, Encoding.UTF8.GetBytes("welcome back"));
 Console.WriteLine($"  {Encoding.UTF8.GetString(again)}");
+
+Console.WriteLine("\nTesting timing in virtual time: a deadline and a reconnect backoff, without waiting for either:");
+await VirtualTimeDemo.RunAsync();
 
 Console.WriteLine("\nShutting down.");
 foreach (var node in nodes)
