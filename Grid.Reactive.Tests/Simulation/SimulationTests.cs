@@ -19,6 +19,7 @@ public sealed class SimulationTests
         var seeds = SimulationSeeds.Selected();
         var outcomes = new ConcurrentBag<SimulationOutcome>();
         var clock = Stopwatch.StartNew();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
 
         // Seeds are independent grids on their own schedulers: they run side by side, each on one thread at a time.
         await Parallel.ForEachAsync(seeds, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
@@ -26,7 +27,7 @@ public sealed class SimulationTests
 
         var failed = outcomes.Where(o => !o.Passed).OrderBy(o => o.Seed).ToList();
         TestContext.Progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Simulation: {seeds.Count} seeds, {outcomes.Sum(o => o.Calls)} calls, {outcomes.Sum(o => o.Streams)} streams ({outcomes.Sum(o => o.StreamMessages)} messages), {outcomes.Sum(o => o.Faults)} faults, {failed.Count} failed, {clock.Elapsed.TotalSeconds:F1} s"));
+            $"Simulation: {seeds.Count} seeds, {outcomes.Sum(o => o.Calls)} calls, {outcomes.Sum(o => o.Streams)} streams ({outcomes.Sum(o => o.StreamMessages)} messages), {outcomes.Sum(o => o.Faults)} faults, {failed.Count} failed, {clock.Elapsed.TotalSeconds:F1} s ({(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F1} s of CPU)"));
         var streamEndings = outcomes.SelectMany(o => o.StreamEndings).GroupBy(e => e.Key).Select(g => KeyValuePair.Create(g.Key, g.Sum(e => e.Value)));
         TestContext.Progress.WriteLine($"Streams ended: {SimulationOutcome.Describe(streamEndings)}");
         if (SimulationSeeds.Replay is not null)

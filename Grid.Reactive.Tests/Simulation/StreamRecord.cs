@@ -10,6 +10,8 @@ internal sealed class StreamRecord(IScheduler scheduler, string from, string to,
     private static readonly TimeSpan HandOff = TimeSpan.FromMilliseconds(1);
 
     private readonly List<Seen> _seen = [];
+    private Seen? _end;
+    private int _received;
 
     public string From { get; } = from;
 
@@ -36,13 +38,13 @@ internal sealed class StreamRecord(IScheduler scheduler, string from, string to,
     /// <summary>True when the run cancelled the stream after settling, because it still had not ended.</summary>
     public bool Stalled { get; private set; }
 
-    public int Received => _seen.Count(s => s.What == "next");
+    public int Received => _received;
 
-    public bool Ended => _seen.Exists(s => s.IsEnd);
+    public bool Ended => _end is not null;
 
-    public DateTimeOffset? EndedAt => _seen.Find(s => s.IsEnd)?.At;
+    public DateTimeOffset? EndedAt => _end?.At;
 
-    public string Ending => _seen.Find(s => s.IsEnd) switch
+    public string Ending => _end switch
     {
         { What: "cancel" } => Stalled ? "Stalled" : "Cancelled",
         { What: "completed" } => "Completed",
@@ -59,7 +61,7 @@ internal sealed class StreamRecord(IScheduler scheduler, string from, string to,
         if (!Ended)
         {
             Stalled = stalled;
-            _seen.Add(new Seen(scheduler.Now, "cancel", null, null));
+            Add(new Seen(scheduler.Now, "cancel", null, null));
         }
     }
 
@@ -75,12 +77,13 @@ internal sealed class StreamRecord(IScheduler scheduler, string from, string to,
     public void OnNext(byte[] value)
     {
         var message = StreamMessage.Decode(value, out var problem);
-        _seen.Add(new Seen(scheduler.Now, "next", null, message?.ToString() ?? problem, message));
+        _received++;
+        Add(new Seen(scheduler.Now, "next", null, problem, message));
     }
 
-    public void OnError(Exception error) => _seen.Add(new Seen(scheduler.Now, "error", error, null));
+    public void OnError(Exception error) => Add(new Seen(scheduler.Now, "error", error, null));
 
-    public void OnCompleted() => _seen.Add(new Seen(scheduler.Now, "completed", null, null));
+    public void OnCompleted() => Add(new Seen(scheduler.Now, "completed", null, null));
 
     /// <param name="lossy">The pair lost messages on purpose while the stream lived.</param>
     /// <param name="mayStall">The stream may rightly never end.</param>
@@ -189,11 +192,23 @@ internal sealed class StreamRecord(IScheduler scheduler, string from, string to,
         : message.Contains("the sender ended after", StringComparison.Ordinal) ? "short input"
         : "other";
 
+    private void Add(Seen seen)
+    {
+        _seen.Add(seen);
+        if (seen.IsEnd)
+        {
+            _end ??= seen;
+        }
+    }
+
     private string Describe() => string.Join("; ", _seen.Select(s => string.Create(CultureInfo.InvariantCulture,
         $"{s.At.Ticks} {s.What}{(s.Text is null ? "" : " " + s.Text)}{(s.Error is null ? "" : " " + s.Error.GetType().Name + ": " + s.Error.Message)}")));
 
-    private sealed record Seen(DateTimeOffset At, string What, Exception? Error, string? Text, StreamMessage? Message = null)
+    private sealed record Seen(DateTimeOffset At, string What, Exception? Error, string? Problem, StreamMessage? Message = null)
     {
         public bool IsEnd => What is "error" or "completed" or "cancel";
+
+        /// <summary>The message as it arrived, or why it is not one.</summary>
+        public string? Text => Message?.ToString() ?? Problem;
     }
 }

@@ -120,6 +120,38 @@ public sealed class UserTimingExamples
             OnNext(Ms(1_512) + (3 * Tick), ConnectionState.Connected)); // handshake: there and back, 1 ms each way
     }
 
+    [Test]
+    public async Task Stream_APacedHandler_DeliversEachMessageAtItsVirtualTime_AndADeadlineCutsItShort()
+    {
+        var scheduler = new TestScheduler();
+        var ticker = new HandlerId(101);
+        await using var grid = new SimulatedGrid(new SimulationOptions
+        {
+            Nodes = ["shop", "prices"],
+            Scheduler = scheduler,
+
+            // Your stream handler: a price every 100 ms, paced on the scheduler; it takes no input.
+            Setup = node => node.RegisterStream(ticker, (_, _) =>
+                Observable.Interval(TimeSpan.FromMilliseconds(100), scheduler).Take(5).Select(i => Encoding.UTF8.GetBytes($"9.9{i}")),
+                new StreamHandlerOptions { InCapacity = 0 }),
+        }).Start();
+        scheduler.AdvanceTo(Ms(10));
+        var prices = scheduler.CreateObserver<string>();
+
+        // grid.Stream is Connection.NewStream, with the stream's start and end in grid.Trace.
+        grid.Stream("shop", "prices", ticker, options: new StreamOptions { Timeout = TimeSpan.FromMilliseconds(350) })
+            .Select(Encoding.UTF8.GetString).Subscribe(prices);
+        scheduler.AdvanceTo(Ms(1_000));
+
+        // Opened at 10 ms, the handler starts at 11 ms: a price leaves every 100 ms and arrives 1 ms later. The deadline,
+        // 350 ms after the open, cuts the stream after three. Each message shows four hand-offs (ticks): two on each side.
+        prices.Messages.AssertEqual(
+            OnNext(Ms(112) + (4 * Tick), "9.90"),
+            OnNext(Ms(212) + (4 * Tick), "9.91"),
+            OnNext(Ms(312) + (4 * Tick), "9.92"),
+            OnError<string>(Ms(360) + Tick, e => e is DeadlineExceededException));
+    }
+
     /// <summary>Virtual ticks of a number of milliseconds.</summary>
     private static long Ms(long ms) => TimeSpan.FromMilliseconds(ms).Ticks;
 }
