@@ -124,6 +124,46 @@ public sealed class SimulatedGridTests
     }
 
     [Test]
+    public void Stream_ReadWithReadAllAsync_IsTraced_AndLeavingEarlyCancelsIt()
+    {
+        Grid("a", "b");
+        static async Task<List<string>> Read(IAsyncEnumerable<byte[]> messages, int most)
+        {
+            var read = new List<string>();
+            await foreach (var message in messages)
+            {
+                read.Add(Text(message));
+                if (read.Count == most)
+                {
+                    break;
+                }
+            }
+
+            return read;
+        }
+
+        var whole = _grid.Stream("a", "b", StreamEcho);
+        var early = _grid.Stream("a", "b", StreamEcho);
+        var all = Read(whole.ReadAllAsync(), int.MaxValue);
+        var first = Read(early.ReadAllAsync(), 1);
+        foreach (var stream in new[] { whole, early })
+        {
+            stream.OnNext(Bytes("x"));
+            stream.OnNext(Bytes("y"));
+        }
+
+        whole.OnCompleted();
+        _grid.RunFor(TimeSpan.FromMilliseconds(10));
+
+        Assert.That(all.IsCompletedSuccessfully && first.IsCompletedSuccessfully, "both readers ran in virtual time");
+        Assert.That(all.Result, Is.EqualTo(new[] { "x", "y" }));
+        Assert.That(first.Result, Is.EqualTo(new[] { "x" }));
+        Assert.That(_grid.Trace.Where(e => e.Kind == SimulationEventKind.StreamEnded).Select(e => e.Detail),
+            Is.EquivalentTo(new[] { "#1 completed after 2 messages", "#2 cancelled after 1 messages" }));
+        Assert.That(_grid["a"].PendingCalls() + _grid["b"].PendingCalls(), Is.Zero, "leaving early cancelled the stream on both sides");
+    }
+
+    [Test]
     public void Partition_CutsOnlyAcrossGroups_CallsAcrossFailAtOnce_AndHealAllReconnectsEveryPair()
     {
         Grid("a", "b", "c", "d");

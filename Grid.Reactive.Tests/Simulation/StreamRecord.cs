@@ -29,6 +29,9 @@ internal sealed class StreamRecord(IScheduler scheduler, string from, string to,
     /// <summary>Cancels the stream as its caller would (true: because it stalled); set when it is opened.</summary>
     public Action<bool>? Abandon { get; set; }
 
+    /// <summary>For a caller that pulls: whether its reading loop has returned. Null for a caller that observes.</summary>
+    public bool? ReaderDone { get; set; }
+
     /// <summary>Cancels the stream with the caller's <c>OnError</c>; set when it is opened.</summary>
     public Action<Exception>? FailByCaller { get; set; }
 
@@ -99,6 +102,11 @@ internal sealed class StreamRecord(IScheduler scheduler, string from, string to,
                 yield return $"message {i + 1} is '{messages[i].Text}', expected {Plan.Id}|{StreamMessage.Down}|{i + 1}|{expected ?? "(nothing: the output has ended)"}: {Describe()}";
                 break;
             }
+        }
+
+        if (ReaderDone == false)
+        {
+            yield return $"the caller's ReadAllAsync never returned: {Describe()}";
         }
 
         var endIndex = _seen.FindIndex(s => s.IsEnd);

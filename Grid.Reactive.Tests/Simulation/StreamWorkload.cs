@@ -6,9 +6,10 @@ using Grid.Reactive.Testing;
 namespace Grid.Reactive.Tests.Simulation;
 
 /// <summary>
-/// The callers' side of the simulated streams: opens random streams between random pairs, sends the caller's messages
-/// in one of three ways (all pushed at once, pushed on a timer, or each send awaited for credit), and now and then
-/// cancels one (disposing it, or with its <c>OnError</c>). Every choice comes from the grid's seeded random.
+/// The callers' side of the simulated streams: opens random streams between random pairs, receives the handler's
+/// messages by observing the stream or by pulling them (<c>ReadAllAsync</c>), sends the caller's messages in one of three
+/// ways (all pushed at once, pushed on a timer, or each send awaited for credit), and now and then cancels one
+/// (disposing it or cancelling its reader, or with its <c>OnError</c>). Every choice comes from the grid's seeded random.
 /// </summary>
 internal static class StreamWorkload
 {
@@ -51,9 +52,10 @@ internal static class StreamWorkload
         TimeSpan? deadline = random.Next(100) < 60 ? TimeSpan.FromMilliseconds(50 + random.Next(3000)) : null;
         var sending = (Sending)random.Next(3);
         var sendGapMs = 1 + random.Next(20);
+        var pull = random.Next(3) == 0;
 
         var record = ledger.Open(from, to, kind, count, behavior, kind is StreamKind.PacedPush or StreamKind.Echo or StreamKind.AsyncEcho ? gapMs : 0, deadline);
-        Open(grid, record, sending, sendGapMs);
+        Open(grid, record, sending, sendGapMs, pull);
         switch (random.Next(100))
         {
             case < 8:
@@ -67,15 +69,22 @@ internal static class StreamWorkload
 
     /// <summary>Opens a stream that must complete: five messages echoed, after everything healed.</summary>
     public static void Probe(SimulatedGrid grid, StreamLedger ledger, string from, string to) =>
-        Open(grid, ledger.Open(from, to, StreamKind.Probe, 5, StreamBehavior.Complete, 0, TimeSpan.FromSeconds(2)), Sending.PushAll, 0);
+        Open(grid, ledger.Open(from, to, StreamKind.Probe, 5, StreamBehavior.Complete, 0, TimeSpan.FromSeconds(2)), Sending.PushAll, 0, pull: false);
 
-    private static void Open(SimulatedGrid grid, StreamRecord record, Sending sending, int sendGapMs)
+    private static void Open(SimulatedGrid grid, StreamRecord record, Sending sending, int sendGapMs, bool pull)
     {
         var plan = record.Plan;
         record.StartedAt = grid.Scheduler.Now;
-        record.Sending = plan.HasInput ? string.Create(CultureInfo.InvariantCulture, $"{sending}{(sending == Sending.Paced ? $" {sendGapMs} ms" : "")}") : "none";
+        record.Sending = (pull ? "reads, sends " : "observes, sends ")
+            + (plan.HasInput ? string.Create(CultureInfo.InvariantCulture, $"{sending}{(sending == Sending.Paced ? $" {sendGapMs} ms" : "")}") : "none");
         var stream = grid.Stream(record.From, record.To, SimulationStreamHandlers.For(plan.Kind), plan.Encode(), new StreamOptions { Timeout = record.Deadline });
-        var subscription = stream.Subscribe(record);
+        var reader = new CancellationTokenSource();
+        var subscription = pull ? Disposable.Create(reader.Cancel) : stream.Subscribe(record);
+        if (pull)
+        {
+            _ = Read(stream, record, reader.Token);
+        }
+
         var pacer = Disposable.Empty;
         if (plan.HasInput)
         {
@@ -117,6 +126,45 @@ internal static class StreamWorkload
         var error = new InvalidOperationException($"the caller gives up on stream #{record.Plan.Id}");
         grid.Note(record.From, $"caller fails stream #{record.Plan.Id}");
         record.FailByCaller!(error);
+    }
+
+    /// <summary>
+    /// The caller pulls: each message read goes to the record, then the end or the error. A cancel of its own (the token)
+    /// stops it reading at once, with nothing more recorded; the reader must then return.
+    /// </summary>
+    private static async Task Read(TracedStream stream, StreamRecord record, CancellationToken cancellationToken)
+    {
+        record.ReaderDone = false;
+        try
+        {
+            await foreach (var message in stream.ReadAllAsync(cancellationToken))
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                record.OnNext(message);
+            }
+
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                record.OnCompleted();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+#pragma warning disable CA1031 // The stream's error is the record's to judge.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            record.OnError(ex);
+        }
+        finally
+        {
+            record.ReaderDone = true;
+        }
     }
 
     private static async Task SendAwaited(TracedStream stream, StreamPlan plan)
