@@ -13,7 +13,8 @@ namespace Grid.Reactive.Transport;
 /// </summary>
 internal sealed class WebSocketListener : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly WebApplication? _app;
+    private readonly Action? _onDisposed;
     private readonly string _address;
     private readonly PathString _path;
     private readonly int _maxMessageSize;
@@ -23,10 +24,11 @@ internal sealed class WebSocketListener : IAsyncDisposable
     private readonly HashSet<WebSocketLink> _links = [];
     private bool _stopping;
 
-    private WebSocketListener(WebApplication app, WebSocketAddress address, WebSocketTransportOptions options,
-        LinkSettings settings, Action<ILink> onAccepted)
+    private WebSocketListener(WebApplication? app, WebSocketAddress address, WebSocketTransportOptions options,
+        LinkSettings settings, Action<ILink> onAccepted, Action? onDisposed = null)
     {
         _app = app;
+        _onDisposed = onDisposed;
         _address = address.ToString();
         _path = new PathString(options.Path);
         _maxMessageSize = settings.MaxMessageSize;
@@ -35,6 +37,14 @@ internal sealed class WebSocketListener : IAsyncDisposable
     }
 
     /// <summary>Starts Kestrel on <paramref name="address"/>; throws (an <see cref="IOException"/> when the port is taken) if it cannot.</summary>
+    /// <summary>
+    /// A listener without a server of its own: the application's ASP.NET Core pipeline hands it requests
+    /// (<see cref="GridEndpoints.MapGrid"/>). Disposing it closes its links and calls <paramref name="onDisposed"/>.
+    /// </summary>
+    public static WebSocketListener Hosted(WebSocketAddress address, WebSocketTransportOptions options, LinkSettings settings,
+        Action<ILink> onAccepted, Action onDisposed) =>
+        new(null, address, options, settings, onAccepted, onDisposed);
+
     public static async ValueTask<WebSocketListener> StartAsync(WebSocketAddress address, WebSocketTransportOptions options,
         LinkSettings settings, Action<ILink> onAccepted, CancellationToken cancellationToken)
     {
@@ -89,13 +99,19 @@ internal sealed class WebSocketListener : IAsyncDisposable
             link.Abort(new DisconnectedException($"The listener at {_address} stopped."));
         }
 
-        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
+        _onDisposed?.Invoke();
+        if (_app is not null)
+        {
+            await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
-    private async Task HandleAsync(HttpContext context)
+    /// <summary>Accepts one grid link on <paramref name="context"/> and holds the request until the link ends.</summary>
+    public async Task HandleAsync(HttpContext context)
     {
-        if (!context.Request.Path.Equals(_path))
+        // The application's routing matched a hosted listener's path already (under any path base).
+        if (_app is not null && !context.Request.Path.Equals(_path))
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             return;

@@ -30,12 +30,48 @@ public sealed class WebSocketTransport : GridTransport
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.ReceiveBufferSize, 256, nameof(options));
     }
 
+    private WebSocketListener? _hosted;
+
     internal override async ValueTask<IAsyncDisposable> ListenAsync(string localAddress, LinkSettings settings, Action<ILink> onAccepted, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(onAccepted);
         var address = WebSocketAddress.Parse(localAddress);
-        return await WebSocketListener.StartAsync(address, _options, settings, onAccepted, cancellationToken).ConfigureAwait(false);
+        if (_options.SelfHost)
+        {
+            return await WebSocketListener.StartAsync(address, _options, settings, onAccepted, cancellationToken).ConfigureAwait(false);
+        }
+
+        WebSocketListener? hosted = null;
+        hosted = WebSocketListener.Hosted(address, _options, settings, onAccepted, () => Interlocked.CompareExchange(ref _hosted, null, hosted));
+        if (Interlocked.CompareExchange(ref _hosted, hosted, null) is not null)
+        {
+            throw new InvalidOperationException("A transport with SelfHost = false serves one manager; give each manager its own transport.");
+        }
+
+        return hosted;
+    }
+
+    /// <summary>The path grid links use (see <see cref="WebSocketTransportOptions.Path"/>).</summary>
+    public string Path => _options.Path;
+
+    /// <summary>
+    /// Accepts a grid link on an ASP.NET Core request, for a transport with <see cref="WebSocketTransportOptions.SelfHost"/>
+    /// false (normally through <see cref="GridEndpoints.MapGrid"/>). Completes when the link ends. Answers 400 to a
+    /// request that is not a WebSocket upgrade, and 503 while no started manager uses this transport.
+    /// </summary>
+    /// <param name="context">The request.</param>
+    /// <returns>Completes when the link ends.</returns>
+    public Task AcceptAsync(Microsoft.AspNetCore.Http.HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (Volatile.Read(ref _hosted) is { } listener)
+        {
+            return listener.HandleAsync(context);
+        }
+
+        context.Response.StatusCode = Microsoft.AspNetCore.Http.StatusCodes.Status503ServiceUnavailable;
+        return Task.CompletedTask;
     }
 
     internal override async ValueTask<ILink> DialAsync(string localAddress, string remoteAddress, LinkSettings settings, CancellationToken cancellationToken)

@@ -11,4 +11,11 @@ public sealed class WebSocketTransportOptions
     /// largest message size; it shrinks back after the message. Default 16 KiB; at least 256.
     /// </summary>
     public int ReceiveBufferSize { get; init; } = 16 * 1024;
+
+    /// <summary>
+    /// True (the default): the transport runs its own Kestrel server at the manager's address. False: it runs no
+    /// server; map its endpoint into your own ASP.NET Core application with
+    /// <see cref="GridEndpoints.MapGrid"/> (after <c>UseWebSockets()</c>), listening at the manager's address.
+    /// </summary>
+    public bool SelfHost { get; init; } = true;
 }
