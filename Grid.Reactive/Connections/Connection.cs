@@ -267,10 +267,7 @@ public sealed class Connection : IObservable<ConnectionState>
                 $"A payload of {payload.Length} bytes is larger than the {limit} bytes MaxMessageSize allows."), nameof(payload));
         }
 
-        if (subroute is not null && (subroute.Length == 0 || Encoding.UTF8.GetByteCount(subroute) > Protocol.ProtocolConstants.MaxSubrouteBytes))
-        {
-            throw new ArgumentException($"A subroute is 1 to {Protocol.ProtocolConstants.MaxSubrouteBytes} UTF-8 bytes.", nameof(subroute));
-        }
+        Handlers.HandlerRegistry.ValidateSubroute(subroute);
     }
 
     private IObservable<long> OnAttemptFailed(Exception error)

@@ -49,7 +49,7 @@ internal sealed class GridContext
     /// <summary>Largest payload of one frame: the message cap less room for a frame's header and subroute.</summary>
     public int MaxPayload => Options.MaxMessageSize - Protocol.ProtocolConstants.MaxSubrouteBytes - 64;
 
-    public ulong InstanceId { get; set; }
+    public ulong InstanceId { get; }
 
     /// <summary>
     /// A seed mixed from a number and a text that is the same in every process (string.GetHashCode is randomized

@@ -1,95 +1,90 @@
 using System.Reactive.Disposables;
+using System.Text;
+using Grid.Reactive.Protocol;
 
 namespace Grid.Reactive.Handlers;
 
 /// <summary>
-/// The handlers a manager serves, keyed by handler id and optional static subroute. Reads (one per incoming call)
-/// take no lock: the table is an immutable snapshot replaced on every (rare) registration.
+/// The handlers a manager serves, keyed by handler id and optional static subroute: single-request handlers and
+/// stream handlers in separate tables. Reads (one per incoming call) take no lock: each table is an immutable
+/// snapshot replaced on every (rare) registration.
 /// </summary>
 internal sealed class HandlerRegistry
 {
-    private readonly Lock _writeGate = new();
-    private Dictionary<HandlerKey, RequestHandler> _single = [];
-    private Dictionary<HandlerKey, StreamRegistration> _streams = [];
+    private readonly Table<RequestHandler> _single = new("handler");
+    private readonly Table<StreamRegistration> _streams = new("stream handler");
 
     public IDisposable AddSingle(HandlerId id, string? subroute, RequestHandler handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        ValidateSubroute(subroute);
-        var key = new HandlerKey(id.Value, subroute);
-        lock (_writeGate)
-        {
-            if (_single.ContainsKey(key))
-            {
-                throw new InvalidOperationException($"A handler is already registered for {Describe(id.Value, subroute)}.");
-            }
-
-            _single = new Dictionary<HandlerKey, RequestHandler>(_single) { [key] = handler };
-        }
-
-        return Disposable.Create(() => Remove(key, handler));
+        return _single.Add(id, subroute, handler);
     }
 
     public IDisposable AddStream(HandlerId id, string? subroute, StreamRegistration registration)
     {
-        ValidateSubroute(subroute);
         registration.Options.Validate();
-        var key = new HandlerKey(id.Value, subroute);
-        lock (_writeGate)
-        {
-            if (_streams.ContainsKey(key))
-            {
-                throw new InvalidOperationException($"A stream handler is already registered for {Describe(id.Value, subroute)}.");
-            }
-
-            _streams = new Dictionary<HandlerKey, StreamRegistration>(_streams) { [key] = registration };
-        }
-
-        return Disposable.Create(() =>
-        {
-            lock (_writeGate)
-            {
-                if (_streams.TryGetValue(key, out var current) && ReferenceEquals(current, registration))
-                {
-                    var next = new Dictionary<HandlerKey, StreamRegistration>(_streams);
-                    next.Remove(key);
-                    _streams = next;
-                }
-            }
-        });
+        return _streams.Add(id, subroute, registration);
     }
 
-    public bool TryGetStream(ushort id, string? subroute, out StreamRegistration registration) =>
-        Volatile.Read(ref _streams).TryGetValue(new HandlerKey(id, subroute), out registration!);
+    public bool TryGetSingle(ushort id, string? subroute, out RequestHandler handler) => _single.TryGet(id, subroute, out handler);
 
-    public bool TryGetSingle(ushort id, string? subroute, out RequestHandler handler) =>
-        Volatile.Read(ref _single).TryGetValue(new HandlerKey(id, subroute), out handler!);
+    public bool TryGetStream(ushort id, string? subroute, out StreamRegistration registration) => _streams.TryGet(id, subroute, out registration);
 
     public static string Describe(ushort id, string? subroute) =>
         subroute is null ? $"handler {id}" : $"handler {id} with subroute '{subroute}'";
 
-    private static void ValidateSubroute(string? subroute)
+    /// <summary>Checks a subroute as both registration and calls need it: null, or 1 to the protocol's limit of UTF-8 bytes.</summary>
+    /// <exception cref="ArgumentException">The subroute is empty or too long.</exception>
+    public static void ValidateSubroute(string? subroute)
     {
-        if (subroute is not null && (subroute.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(subroute) > Protocol.ProtocolConstants.MaxSubrouteBytes))
+        if (subroute is not null && (subroute.Length == 0 || Encoding.UTF8.GetByteCount(subroute) > ProtocolConstants.MaxSubrouteBytes))
         {
-            throw new ArgumentException($"A subroute is 1 to {Protocol.ProtocolConstants.MaxSubrouteBytes} UTF-8 bytes.", nameof(subroute));
-        }
-    }
-
-    private void Remove(HandlerKey key, RequestHandler handler)
-    {
-        lock (_writeGate)
-        {
-            if (_single.TryGetValue(key, out var current) && ReferenceEquals(current, handler))
-            {
-                var next = new Dictionary<HandlerKey, RequestHandler>(_single);
-                next.Remove(key);
-                _single = next;
-            }
+            throw new ArgumentException($"A subroute is 1 to {ProtocolConstants.MaxSubrouteBytes} UTF-8 bytes.", nameof(subroute));
         }
     }
 
     private readonly record struct HandlerKey(ushort Id, string? Subroute);
+
+    /// <summary>One copy-on-write table: lock-free reads, registrations under a lock, removal only of the same entry.</summary>
+    private sealed class Table<T>(string kind)
+        where T : class
+    {
+        private readonly Lock _writeGate = new();
+        private Dictionary<HandlerKey, T> _entries = [];
+
+        public IDisposable Add(HandlerId id, string? subroute, T entry)
+        {
+            ValidateSubroute(subroute);
+            var key = new HandlerKey(id.Value, subroute);
+            lock (_writeGate)
+            {
+                if (_entries.ContainsKey(key))
+                {
+                    throw new InvalidOperationException($"A {kind} is already registered for {Describe(id.Value, subroute)}.");
+                }
+
+                _entries = new Dictionary<HandlerKey, T>(_entries) { [key] = entry };
+            }
+
+            return Disposable.Create(() => Remove(key, entry));
+        }
+
+        public bool TryGet(ushort id, string? subroute, out T entry) =>
+            Volatile.Read(ref _entries).TryGetValue(new HandlerKey(id, subroute), out entry!);
+
+        private void Remove(HandlerKey key, T entry)
+        {
+            lock (_writeGate)
+            {
+                if (_entries.TryGetValue(key, out var current) && ReferenceEquals(current, entry))
+                {
+                    var next = new Dictionary<HandlerKey, T>(_entries);
+                    next.Remove(key);
+                    _entries = next;
+                }
+            }
+        }
+    }
 }
 
 /// <summary>A registered stream handler: the credit-aware shape every handler shape is adapted to, and its windows.</summary>
