@@ -92,26 +92,8 @@ internal sealed class ConnectAttempt : ISessionOwner, IDisposable
             return;
         }
 
-        if (!dial.IsCompleted)
-        {
-            _ = AwaitDialAsync(dial);
-            return;
-        }
-
-        ILink link;
-        try
-        {
-            link = dial.GetAwaiter().GetResult();
-        }
-#pragma warning disable CA1031 // A failed dial of any kind is retried.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            End(ex);
-            return;
-        }
-
-        OnDialed(link);
+        // A dial that completed already (in memory) continues inline here, so virtual time stays deterministic.
+        _ = AwaitDialAsync(dial);
     }
 
     private async Task AwaitDialAsync(ValueTask<ILink> dial)
