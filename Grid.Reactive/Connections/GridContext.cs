@@ -21,6 +21,7 @@ internal sealed class GridContext
         Scheduler = options.Scheduler;
         Dispatcher = new Dispatcher(options.Scheduler);
         Logger = options.Logger ?? NullLogger.Instance;
+        User = new UserCode(Dispatcher, Logger);
         LinkSettings = new LinkSettings(options.MaxMessageSize);
 
         // A restarted node must look different to its peers; the seed, when given, keeps simulations replayable.
@@ -43,6 +44,9 @@ internal sealed class GridContext
     public HandlerRegistry Handlers { get; } = new();
 
     public ILogger Logger { get; }
+
+    /// <summary>The one guarded hop through which protocol and timer code calls user code.</summary>
+    public UserCode User { get; }
 
     public LinkSettings LinkSettings { get; }
 
