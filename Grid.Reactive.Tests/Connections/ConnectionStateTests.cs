@@ -26,17 +26,18 @@ public sealed class ConnectionStateTests
         grid.RunMs(10);
 
         // Dialing starts on the scheduler (tick 1); Connect is flushed (tick 2) and lands 1 ms later; the answer is
-        // flushed (one more tick) and lands back after another millisecond.
+        // flushed (one more tick) and lands back after another millisecond. Each change reaches observers one hop later.
+        // The current state replays at once, on the subscriber's thread.
         Assert.That(dialerStates.Messages, Is.EqualTo(new[]
         {
             OnNext(0, ConnectionState.NotConnected),
-            OnNext(Tick, ConnectionState.Connecting),
-            OnNext(Ms(2) + (3 * Tick), ConnectionState.Connected),
+            OnNext(2 * Tick, ConnectionState.Connecting),
+            OnNext(Ms(2) + (4 * Tick), ConnectionState.Connected),
         }));
         Assert.That(acceptorStates.Messages, Is.EqualTo(new[]
         {
             OnNext(0, ConnectionState.NotConnected),
-            OnNext(Ms(1) + (2 * Tick), ConnectionState.Connected),
+            OnNext(Ms(1) + (3 * Tick), ConnectionState.Connected),
         }));
     }
 

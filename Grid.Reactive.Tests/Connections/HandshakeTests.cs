@@ -183,8 +183,8 @@ public sealed class HandshakeTests
         Assert.That(states.Messages.Select(m => (m.Time, m.Value.Value)), Is.EqualTo(new[]
         {
             (0L, ConnectionState.NotConnected),
-            (Tick, ConnectionState.Connecting),
-            (Ms(3000) + Tick, ConnectionState.Disconnected),
+            (2 * Tick, ConnectionState.Connecting),
+            (Ms(3000) + (2 * Tick), ConnectionState.Disconnected),
         }));
         Assert.That(grid[dialer].Connection(acceptor).LastError!.Message, Does.Contain("took longer than 00:00:03"));
         grid.Network.Release(acceptor, dialer);

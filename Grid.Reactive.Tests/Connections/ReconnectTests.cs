@@ -27,16 +27,16 @@ public sealed class ReconnectTests
         Assert.That(states.Messages, Is.EqualTo(new[]
         {
             OnNext(0, ConnectionState.NotConnected),
-            OnNext(Tick, ConnectionState.Connecting),
-            OnNext(Tick, ConnectionState.Disconnected),
-            OnNext(Ms(100) + Tick, ConnectionState.Connecting),
-            OnNext(Ms(100) + Tick, ConnectionState.Disconnected),
-            OnNext(Ms(300) + Tick, ConnectionState.Connecting),
-            OnNext(Ms(300) + Tick, ConnectionState.Disconnected),
-            OnNext(Ms(700) + Tick, ConnectionState.Connecting),
-            OnNext(Ms(700) + Tick, ConnectionState.Disconnected),
-            OnNext(Ms(1500) + Tick, ConnectionState.Connecting),
-            OnNext(Ms(1502) + (3 * Tick), ConnectionState.Connected),
+            OnNext(2 * Tick, ConnectionState.Connecting),
+            OnNext(2 * Tick, ConnectionState.Disconnected),
+            OnNext(Ms(100) + (2 * Tick), ConnectionState.Connecting),
+            OnNext(Ms(100) + (2 * Tick), ConnectionState.Disconnected),
+            OnNext(Ms(300) + (2 * Tick), ConnectionState.Connecting),
+            OnNext(Ms(300) + (2 * Tick), ConnectionState.Disconnected),
+            OnNext(Ms(700) + (2 * Tick), ConnectionState.Connecting),
+            OnNext(Ms(700) + (2 * Tick), ConnectionState.Disconnected),
+            OnNext(Ms(1500) + (2 * Tick), ConnectionState.Connecting),
+            OnNext(Ms(1502) + (4 * Tick), ConnectionState.Connected),
         }));
     }
 
@@ -152,11 +152,11 @@ public sealed class ReconnectTests
         grid.Network.Hold(dialer, acceptor);
         grid.RunMs(10_000);
 
-        // The dialer opened at 2 ms (and 3 ticks) and pings every second from then: at 1.002 s and 2.002 s the silence
-        // (1 s, 2 s) is within the 2 s timeout; at 3.002 s it is 3 s and the connection is dead. The acceptor opened
-        // at 1 ms (and 2 ticks) and dies a millisecond earlier.
-        Assert.That(dialerStates.Messages.First(m => m.Value.Value == ConnectionState.Disconnected).Time, Is.EqualTo(Ms(3002) + (3 * Tick)));
-        Assert.That(acceptorStates.Messages.First(m => m.Value.Value == ConnectionState.Disconnected).Time, Is.EqualTo(Ms(3001) + (2 * Tick)));
+        // The dialer last heard the acceptor at 2 ms (the handshake's answer, 3 ticks in): it is dead exactly one ping
+        // timeout later, at 2.002 s, and its observers hear of it one hop after. The acceptor last heard the dialer at
+        // 1 ms (the handshake, 2 ticks in) and dies a millisecond earlier.
+        Assert.That(dialerStates.Messages.First(m => m.Value.Value == ConnectionState.Disconnected).Time, Is.EqualTo(Ms(2002) + (4 * Tick)));
+        Assert.That(acceptorStates.Messages.First(m => m.Value.Value == ConnectionState.Disconnected).Time, Is.EqualTo(Ms(2001) + (3 * Tick)));
         Assert.That(grid[dialer].Connection(acceptor).LastError!.Message, Does.Contain("No pong"));
     }
 

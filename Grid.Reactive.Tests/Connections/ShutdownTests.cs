@@ -35,8 +35,8 @@ public sealed class ShutdownTests
         Assert.That(states.Messages, Is.EqualTo(new[]
         {
             OnNext(Ms(10), ConnectionState.Connected),
-            OnNext(Ms(15), ConnectionState.ShutDown),
-            OnCompleted<ConnectionState>(Ms(15)),
+            OnNext(Ms(15) + Tick, ConnectionState.ShutDown),
+            OnCompleted<ConnectionState>(Ms(15) + Tick),
         }));
         grid.RunMs(10);
         Assert.That(hanging.CancelledAt, Has.Count.EqualTo(1), "the remote handler was cancelled too");

@@ -215,7 +215,8 @@ internal sealed class CallLedger(IScheduler scheduler)
             }
 
             var limit = StartedAt + deadline;
-            if (end.Error is DeadlineExceededException ? end.At != limit : end.At > limit + HandOff)
+            // A deadline error is decided exactly at the deadline and reaches the caller's observer one hop later.
+            if (end.Error is DeadlineExceededException ? end.At != limit + TimeSpan.FromTicks(1) : end.At > limit + HandOff)
             {
                 yield return $"ended at {end.At.Ticks}, but its deadline was at {limit.Ticks}: {Describe()}";
             }

@@ -259,7 +259,7 @@ public sealed class SimulatedGridTests
         var call = Call("a", "b", Echo, TimeSpan.FromMilliseconds(300));
         _grid.RunFor(TimeSpan.FromSeconds(1));
 
-        Assert.That(call.Messages.Single().Time, Is.EqualTo(Ms(310)));
+        Assert.That(call.Messages.Single().Time, Is.EqualTo(Ms(310) + Tick), "at the deadline, delivered one hop later");
         Assert.That(call.Messages.Single().Value.Exception, Is.TypeOf<DeadlineExceededException>());
         Assert.That(_grid["a"].PendingCalls() + _grid["b"].PendingCalls(), Is.Zero);
     }

@@ -25,7 +25,12 @@ public sealed class StreamTests
     public void SetUp()
     {
         _handlerEvents.Clear();
-        _grid = new VirtualGrid(["a", "b"], o => o with { StreamPingInterval = TimeSpan.FromSeconds(1), StreamTimeout = TimeSpan.FromSeconds(3) }).StartAll();
+        // Connection pings are slow here, so that only a stream's own pings notice a held direction.
+        _grid = new VirtualGrid(["a", "b"], o => o with
+        {
+            StreamPingInterval = TimeSpan.FromSeconds(1), StreamTimeout = TimeSpan.FromSeconds(3),
+            PingInterval = TimeSpan.FromSeconds(10), PingTimeout = TimeSpan.FromSeconds(20),
+        }).StartAll();
         var b = _grid["b"];
 
         // A running sum of the caller's numbers.

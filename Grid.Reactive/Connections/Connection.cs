@@ -17,14 +17,16 @@ namespace Grid.Reactive;
 /// <remarks>
 /// Which node dials is decided from the two addresses (see <see cref="IsDialer"/>); the dialing side redials after
 /// every loss with exponential backoff and jitter (<see cref="ManagerOptions.Reconnect"/>), the other waits to be
-/// dialed. Nobody calls a reconnect method. State notifications are delivered on the context that caused the change
-/// (often the link's reader): observers should not block.
+/// dialed. Nobody calls a reconnect method. Every observer (of states, of frames) gets its notifications in order off
+/// the connection's protocol and timer code, through its own guarded queue: one that throws or blocks affects only
+/// itself (a throw is logged), never the connection, its redials or other observers.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The subjects end with the manager: Shutdown completes them.")]
 public sealed class Connection : IObservable<ConnectionState>
 {
     private readonly GridContext _grid;
-    private readonly BehaviorSubject<ConnectionState> _states = new(ConnectionState.NotConnected);
+    private readonly Subject<ConnectionState> _changes = new();
+    private volatile ConnectionState _state = ConnectionState.NotConnected;
     private readonly Subject<Frame> _framesIn = new();
     private readonly Subject<Frame> _framesOut = new();
     private readonly Lock _gate = new();
@@ -58,22 +60,23 @@ public sealed class Connection : IObservable<ConnectionState>
     public bool IsDialer { get; }
 
     /// <summary>The current state.</summary>
-    public ConnectionState State => _states.Value;
+    public ConnectionState State => _state;
 
     /// <summary>Why the connection was last lost or last failed to connect; null if it never was.</summary>
     public Exception? LastError => Volatile.Read(ref _lastError);
 
     /// <summary>
-    /// Every frame received on this connection, for tracing. Delivered on the link's reader context while the frame's
-    /// payload is valid (see <see cref="Frame"/>); costs nothing while nobody subscribes. Observers must not block.
+    /// Every frame received on this connection, for tracing, in order, with a payload copied for the observer; costs
+    /// nothing while nobody subscribes. An observer slower than the link loses the oldest frames beyond
+    /// <see cref="TraceCapacity"/> (logged), and never slows the connection.
     /// </summary>
-    public IObservable<Frame> FramesIn => _framesIn.AsObservable();
+    public IObservable<Frame> FramesIn => Trace(_framesIn);
 
-    /// <summary>
-    /// Every frame written to this connection's link, for tracing. Delivered on the link's writer context; costs
-    /// nothing while nobody subscribes. Observers must not block.
-    /// </summary>
-    public IObservable<Frame> FramesOut => _framesOut.AsObservable();
+    /// <summary>Every frame written to this connection's link, for tracing, as <see cref="FramesIn"/>.</summary>
+    public IObservable<Frame> FramesOut => Trace(_framesOut);
+
+    /// <summary>Most frames held for one slow trace observer (see <see cref="FramesIn"/>).</summary>
+    public const int TraceCapacity = 4096;
 
     internal Session? CurrentSession => Volatile.Read(ref _session);
 
@@ -133,7 +136,42 @@ public sealed class Connection : IObservable<ConnectionState>
     /// <summary>Observes the connection's state: the current one at once, then each change.</summary>
     /// <param name="observer">The observer.</param>
     /// <returns>Disposing it stops the observation.</returns>
-    public IDisposable Subscribe(IObserver<ConnectionState> observer) => _states.Subscribe(observer);
+    public IDisposable Subscribe(IObserver<ConnectionState> observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        var serial = _grid.User.Serial(observer, StateCapacity);
+        IDisposable subscription;
+        lock (_gate)
+        {
+            // The current state is held for delivery here, on the subscriber's thread; changes after it queue behind it.
+            serial.Hold(_state);
+            if (_shutDown)
+            {
+                serial.OnCompleted();
+                subscription = System.Reactive.Disposables.Disposable.Empty;
+            }
+            else
+            {
+                subscription = _changes.Subscribe(serial);
+            }
+        }
+
+        serial.DeliverQueuedHere();
+        return subscription;
+    }
+
+    // State changes are paced by dials and backoff; a blocked observer holds at most this many.
+    private const int StateCapacity = 1024;
+
+    private IObservable<Frame> Trace(Subject<Frame> frames) => Observable.Create<Frame>(observer =>
+    {
+        var serial = _grid.User.Serial(observer, TraceCapacity);
+        return frames.Subscribe(
+            frame => serial.OnNext(new Frame(frame.Op, frame.MuxId, frame.Seq, frame.DeadlineMs, frame.HandlerId, frame.Flags,
+                frame.Payload.IsEmpty ? default : frame.Payload.ToArray(), frame.Subroute)),
+            serial.OnError,
+            serial.OnCompleted);
+    });
 
     /// <summary>Returns a description such as "a:1 -> b:2 (Connected)".</summary>
     /// <returns>The description.</returns>
@@ -212,9 +250,10 @@ public sealed class Connection : IObservable<ConnectionState>
     {
         lock (_gate)
         {
-            if (!_shutDown && _states.Value != state)
+            if (!_shutDown && _state != state)
             {
-                _states.OnNext(state);
+                _state = state;
+                _changes.OnNext(state);
             }
         }
     }
@@ -240,13 +279,14 @@ public sealed class Connection : IObservable<ConnectionState>
         if (session is not null)
         {
             session.Send(new Frame(Op.Disconnect, payload: Encoding.UTF8.GetBytes("shutting down")));
-            session.Close(new DisconnectedException($"The connection {LocalAddress} <-> {RemoteAddress} was shut down."));
+            session.Close(new DisconnectedException($"The connection {LocalAddress} <-> {RemoteAddress} was shut down."), orderly: true);
         }
 
         lock (_gate)
         {
-            _states.OnNext(ConnectionState.ShutDown);
-            _states.OnCompleted();
+            _state = ConnectionState.ShutDown;
+            _changes.OnNext(ConnectionState.ShutDown);
+            _changes.OnCompleted();
         }
 
         _framesIn.OnCompleted();

@@ -51,7 +51,10 @@ internal sealed class GridContext
     public LinkSettings LinkSettings { get; }
 
     /// <summary>Largest payload of one frame: the message cap less room for a frame's header and subroute.</summary>
-    public int MaxPayload => Options.MaxMessageSize - Protocol.ProtocolConstants.MaxSubrouteBytes - 64;
+    public int MaxPayload => PayloadLimit(Options.MaxMessageSize);
+
+    /// <summary>The largest payload of one frame a node with this message cap accepts: less room for a frame's header and subroute.</summary>
+    public static int PayloadLimit(int maxMessageSize) => maxMessageSize - Protocol.ProtocolConstants.MaxSubrouteBytes - 64;
 
     public ulong InstanceId { get; }
 

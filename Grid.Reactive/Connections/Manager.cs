@@ -228,6 +228,11 @@ public sealed class Manager : IAsyncDisposable
             throw new ArgumentException("ManagerOptions needs MaxMessageSize >= 4096 and 256 <= MaxMergedMessageSize <= MaxMessageSize, MaxMergedFrames >= 1.", nameof(options));
         }
 
+        if (options.MaxQueuedBytes < options.MaxMergedMessageSize || options.MaxCallsInFlight < 1)
+        {
+            throw new ArgumentException("ManagerOptions needs MaxQueuedBytes >= MaxMergedMessageSize and MaxCallsInFlight >= 1.", nameof(options));
+        }
+
         options.Reconnect.Validate();
     }
 

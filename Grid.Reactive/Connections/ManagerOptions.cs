@@ -31,11 +31,14 @@ public sealed record ManagerOptions
     /// <summary>Deadline of a single request when the call gives none. Default one minute.</summary>
     public TimeSpan DefaultRequestTimeout { get; init; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>How often each side pings a connection. Default 10 seconds.</summary>
-    public TimeSpan PingInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How often each side pings a connection. Default 2 seconds.</summary>
+    public TimeSpan PingInterval { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>A connection with no pong for this long is declared dead and closed. Default 20 seconds.</summary>
-    public TimeSpan PingTimeout { get; init; } = TimeSpan.FromSeconds(20);
+    /// <summary>
+    /// A connection on which nothing (no pong, nor any other frame) has arrived for this long is declared dead and
+    /// closed, at that moment: every call on it fails and the dialer redials. Default 6 seconds (three pings).
+    /// </summary>
+    public TimeSpan PingTimeout { get; init; } = TimeSpan.FromSeconds(6);
 
     /// <summary>How often the caller of a stream pings it, and the server side checks it is still pinged. Default 15 seconds.</summary>
     public TimeSpan StreamPingInterval { get; init; } = TimeSpan.FromSeconds(15);
@@ -66,6 +69,21 @@ public sealed record ManagerOptions
 
     /// <summary>Most frames merged into one transport message. Default 256.</summary>
     public int MaxMergedFrames { get; init; } = 256;
+
+    /// <summary>
+    /// The output budget of one connection: payload bytes queued for the peer and not yet written. Beyond it the
+    /// connection refuses new calls from this node with <see cref="BusyException"/> and holds back the handlers of new
+    /// calls from the peer until the peer has read the queue down to half, so a peer that stops reading cannot make
+    /// this node buffer without bound. Default 8 MiB.
+    /// </summary>
+    public long MaxQueuedBytes { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// Most single requests this node serves at once on one connection, told to the peer in the handshake; the peer
+    /// refuses a call beyond it with <see cref="BusyException"/>, and this node does the same with the peer's figure.
+    /// A peer that sends more than it was told is closed with a <see cref="ProtocolException"/>. Default 8,192.
+    /// </summary>
+    public int MaxCallsInFlight { get; init; } = 8192;
 
     /// <summary>Append an xxHash3 checksum to every frame this node sends. Checksums received are always checked. Default false.</summary>
     public bool Checksums { get; init; }

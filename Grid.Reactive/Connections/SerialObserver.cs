@@ -28,6 +28,25 @@ internal sealed class SerialObserver<T> : IObserver<T>, IThreadPoolWorkItem
 
     public void OnNext(T value) => Enqueue(new Notification(Kind.Next, value, null));
 
+    /// <summary>
+    /// Delivers what is queued on the calling thread, if no pass is scheduled: for a replay on the subscriber's own
+    /// thread (never from protocol code), so a new subscriber sees the current value before its Subscribe returns.
+    /// </summary>
+    public void DeliverQueuedHere()
+    {
+        lock (_gate)
+        {
+            if (_scheduled || _queue.Count == 0)
+            {
+                return;
+            }
+
+            _scheduled = true;
+        }
+
+        ((IThreadPoolWorkItem)this).Execute();
+    }
+
     public void OnError(Exception error) => Enqueue(new Notification(Kind.Error, default, error));
 
     public void OnCompleted() => Enqueue(new Notification(Kind.Completed, default, null));
@@ -79,6 +98,15 @@ internal sealed class SerialObserver<T> : IObserver<T>, IThreadPoolWorkItem
             default:
                 _observer.OnCompleted();
                 break;
+        }
+    }
+
+    /// <summary>Queues a notification to be delivered by <see cref="DeliverQueuedHere"/> rather than by a dispatched pass.</summary>
+    public void Hold(T value)
+    {
+        lock (_gate)
+        {
+            _queue.Enqueue(new Notification(Kind.Next, value, null));
         }
     }
 

@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
+using System.Buffers;
+using System.Globalization;
 using System.Reactive.Concurrency;
-using System.Reactive.Disposables;
 using System.Reactive.Subjects;
 using System.Text;
 using Grid.Reactive.Muxing;
@@ -17,12 +17,13 @@ namespace Grid.Reactive.Connections;
 /// it, and time comes from the grid's scheduler. A session never reopens; a redial makes a new one.
 /// </summary>
 /// <remarks>
-/// Threading: <c>OnMessage</c> runs on the link's reader context, one message at a time. Calls are issued,
-/// cancelled and timed out from any thread; their tables are concurrent dictionaries in which removal decides who
-/// ends a call, so every call ends exactly once without a lock on the frame path.
+/// Threading: one thread of control. Every message, timer tick, call start, cancel and answer runs on the session's
+/// <see cref="SerialLoop"/>, so the call tables and the deadline heap are plain, unlocked structures and each call's
+/// ending is decided in one place. User code never runs on the loop: handlers and observers are reached through the
+/// grid's guarded hop (<see cref="UserCode"/>).
 /// </remarks>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Close disposes the timers; a session ends only through Close.")]
-internal sealed class Session : ILinkHandler
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The loop disposes the timer when the session closes; a session ends only through Close.")]
+internal sealed partial class Session : ILinkHandler
 {
     private const int Handshaking = 0;
     private const int Open = 1;
@@ -33,13 +34,16 @@ internal sealed class Session : ILinkHandler
     private readonly ILink _link;
     private readonly ISessionOwner _owner;
     private readonly OutboundQueue _out;
-    private readonly ConcurrentDictionary<ulong, OutgoingRequest> _outgoing = new();
-    private readonly ConcurrentDictionary<ulong, IncomingRequest> _incoming = new();
-    private readonly CompositeDisposable _timers = new();
+    private readonly SerialLoop _loop;
+    private readonly Dictionary<ulong, OutgoingRequest> _outgoing = [];
+    private readonly Dictionary<ulong, IncomingRequest> _incoming = [];
+    private readonly Queue<IncomingRequest> _parked = new();
+    private readonly DeadlineHeap _deadlines = new();
     private Subject<Frame>? _traceIn;
     private int _state;
     private long _nextMuxId;
-    private long _lastPongTicks;
+    private Exception? _closeReason;
+    private bool _closeOrderly;
 
     private Session(GridContext grid, ILink link, ISessionOwner owner, string? remote)
     {
@@ -49,18 +53,23 @@ internal sealed class Session : ILinkHandler
         RemoteAddress = remote;
         IsDialer = remote is not null;
         _out = new OutboundQueue(link, grid.Options.Checksums, grid.Options.MaxMergedMessageSize, grid.Options.MaxMergedFrames);
+        _loop = new SerialLoop(grid.Dispatcher);
+        _timerWork = new TimerWork(this);
+        _closeWork = new CloseWork(this);
+        _resumeWork = new ResumeWork(this);
         Streams = new StreamMux(this, grid);
-        Deadlines = new DeadlineList(grid.Scheduler);
+        PeerMaxPayload = grid.MaxPayload;
+        PeerMaxCalls = grid.Options.MaxCallsInFlight;
     }
-
-    /// <summary>The deadlines of this session's single requests, both ways, under one timer.</summary>
-    public DeadlineList Deadlines { get; }
 
     /// <summary>The streams open on this session, both ways.</summary>
     public StreamMux Streams { get; }
 
     /// <summary>The peer's address: known up front when dialing, learned from the handshake when accepting.</summary>
     public string? RemoteAddress { get; private set; }
+
+    /// <summary>The peer's manager instance: a different one after the peer restarted.</summary>
+    public ulong RemoteInstanceId { get; private set; }
 
     public bool IsDialer { get; }
 
@@ -70,13 +79,24 @@ internal sealed class Session : ILinkHandler
 
     public Dispatcher Dispatcher => _grid.Dispatcher;
 
+    public UserCode User => _grid.User;
+
     public int MaxPayload => _grid.MaxPayload;
+
+    /// <summary>The largest payload the peer accepts in one frame, as it told in the handshake.</summary>
+    public int PeerMaxPayload { get; private set; }
+
+    /// <summary>How many calls the peer serves at once on this connection, as it told in the handshake.</summary>
+    public int PeerMaxCalls { get; private set; }
 
     public int PendingOutgoing => _outgoing.Count;
 
     public int PendingIncoming => _incoming.Count;
 
     public int PendingStreams => Streams.Count;
+
+    /// <summary>Payload bytes queued for the link and not yet written.</summary>
+    public long QueuedBytes => _out.QueuedBytes;
 
     public string Describe => $"{_grid.Address} <-> {RemoteAddress ?? "?"} ({_link.Description})";
 
@@ -86,11 +106,8 @@ internal sealed class Session : ILinkHandler
     {
         var session = new Session(grid, link, owner, remote);
         session.SetTraces(traceIn, traceOut);
+        session.Send(new Frame(Op.Connect, payload: HandshakeCodec.Encode(session.Hello(remote, isResponse: false))));
         session.Start();
-        var hello = new HandshakeMessage(ProtocolConstants.Version, grid.Address, remote,
-            grid.Scheduler.Now.ToUnixTimeMilliseconds(), grid.InstanceId, []);
-        hello = hello with { Token = grid.Options.Authenticator.CreateToken(hello.Claims(isResponse: false)) };
-        session.Send(new Frame(Op.Connect, payload: HandshakeCodec.Encode(hello)));
         return session;
     }
 
@@ -102,86 +119,192 @@ internal sealed class Session : ILinkHandler
         return session;
     }
 
-    /// <summary>Points the frame traces at a connection's subjects (an accepted session learns its connection late).</summary>
+    /// <summary>Points the frame traces at a connection's relays (an accepted session learns its connection late).</summary>
     public void SetTraces(Subject<Frame> traceIn, Subject<Frame> traceOut)
     {
         Volatile.Write(ref _traceIn, traceIn);
         _out.Trace = traceOut;
     }
 
+    /// <summary>Queues a frame for the link; any thread.</summary>
     public void Send(in Frame frame) => _out.Enqueue(frame);
 
-    /// <summary>Registers a call and gives it a mux id; false when the session is no longer open.</summary>
-    public bool TryRegister(OutgoingRequest request)
-    {
-        if (!IsOpen)
-        {
-            return false;
-        }
+    /// <summary>Runs <paramref name="work"/> on the session's loop; any thread.</summary>
+    public void Post(ILoopWork work) => _loop.Post(work);
 
-        request.MuxId = NextMuxId();
-        _outgoing[request.MuxId] = request;
-
-        // Close sets the state before it sweeps the table: a call added after the sweep sees it here.
-        return IsOpen || !_outgoing.TryRemove(new KeyValuePair<ulong, OutgoingRequest>(request.MuxId, request));
-    }
+    /// <summary>
+    /// Continues on the loop from a handler's completion on an arbitrary thread: directly on the thread pool, through
+    /// the scheduler otherwise, so that a grid under a <c>TestScheduler</c> only ever runs on it.
+    /// </summary>
+    public void Resume(ILoopWork work) => _grid.Dispatcher.Resume(static s => s.Self._loop.Post(s.Work), (Self: this, Work: work));
 
     /// <summary>A fresh id for a call or stream this node starts.</summary>
     public ulong NextMuxId() => (ulong)Interlocked.Increment(ref _nextMuxId);
 
-    /// <summary>Takes a call out of the table; true for the one caller that may end it.</summary>
-    public bool TryRemove(OutgoingRequest request) =>
-        _outgoing.TryRemove(new KeyValuePair<ulong, OutgoingRequest>(request.MuxId, request));
-
-    public bool IsPending(IncomingRequest request) =>
-        _incoming.TryGetValue(request.MuxId, out var current) && ReferenceEquals(current, request);
-
-    public bool TryRemove(IncomingRequest request) =>
-        _incoming.TryRemove(new KeyValuePair<ulong, IncomingRequest>(request.MuxId, request));
-
-    /// <summary>Ends the session: closes the link, fails every call in flight and tells the owner. Idempotent.</summary>
-    public void Close(Exception reason)
+    /// <summary>
+    /// Ends the session: closes the link, fails every call in flight and tells the owner. Any thread; idempotent (the
+    /// first reason wins). <paramref name="orderly"/> writes everything queued before the link's close.
+    /// </summary>
+    public void Close(Exception reason, bool orderly = false)
     {
-        if (Interlocked.Exchange(ref _state, Closed) == Closed)
+        if (Interlocked.CompareExchange(ref _closeReason, reason, null) is not null)
         {
             return;
         }
 
-        _timers.Dispose();
-        Deadlines.Close();
-        _link.Close(reason);
-        var lost = reason as DisconnectedException
-            ?? new DisconnectedException($"The connection {_grid.Address} <-> {RemoteAddress ?? "?"} was lost: {reason.Message}", reason);
-        foreach (var pair in _outgoing)
+        _closeOrderly = orderly;
+        Volatile.Write(ref _state, Closed);
+        _loop.Post(_closeWork);
+    }
+
+    // ---- loop only, from here on ----
+
+    /// <summary>Loop: takes a new call into the table, or says why it cannot go out.</summary>
+    public Exception? TryStart(OutgoingRequest request, int payloadLength)
+    {
+        if (_state != Open)
         {
-            if (_outgoing.TryRemove(pair))
-            {
-                pair.Value.Fail(lost);
-            }
+            return new DisconnectedException($"Not connected to '{RemoteAddress}'.");
         }
 
-        foreach (var pair in _incoming)
+        if (payloadLength > PeerMaxPayload)
         {
-            if (_incoming.TryRemove(pair))
-            {
-                pair.Value.Cancel();
-            }
+            return new MessageTooLargeException(string.Create(CultureInfo.InvariantCulture,
+                $"A request of {payloadLength} bytes is larger than the {PeerMaxPayload} bytes '{RemoteAddress}' accepts (its MaxMessageSize less frame overhead)."));
         }
 
-        Streams.CloseAll(lost);
+        if (_outgoing.Count >= PeerMaxCalls)
+        {
+            return new BusyException(string.Create(CultureInfo.InvariantCulture,
+                $"'{RemoteAddress}' already has {_outgoing.Count} calls in flight from '{_grid.Address}', the most it serves at once (its MaxCallsInFlight)."));
+        }
 
-        _owner.OnClosed(this, reason);
+        if (_out.QueuedBytes > _grid.Options.MaxQueuedBytes)
+        {
+            return new BusyException(string.Create(CultureInfo.InvariantCulture,
+                $"{_out.QueuedBytes} bytes are queued to '{RemoteAddress}', over the {_grid.Options.MaxQueuedBytes} bytes of MaxQueuedBytes: the peer reads slower than this node sends."));
+        }
+
+        var muxId = NextMuxId();
+        request.Registered(muxId);
+        _outgoing.Add(muxId, request);
+        TrackDeadline(request, request.Timeout);
+        return null;
+    }
+
+    /// <summary>Loop: takes an outgoing call out of the table and its deadline; true for the one caller that may end it.</summary>
+    public bool TryForget(OutgoingRequest request)
+    {
+        if (!_outgoing.TryGetValue(request.MuxId, out var current) || !ReferenceEquals(current, request))
+        {
+            return false;
+        }
+
+        _outgoing.Remove(request.MuxId);
+        _deadlines.Remove(request);
+        return true;
+    }
+
+    /// <summary>Loop: takes an incoming call out of the table and its deadline; true for the one caller that may end it.</summary>
+    public bool TryForget(IncomingRequest request)
+    {
+        if (!_incoming.TryGetValue(request.MuxId, out var current) || !ReferenceEquals(current, request))
+        {
+            return false;
+        }
+
+        _incoming.Remove(request.MuxId);
+        _deadlines.Remove(request);
+        return true;
+    }
+
+    /// <summary>Loop: a handler answered; sends it unless the call ended first.</summary>
+    public void Answer(IncomingRequest request, byte[]? result, Exception? error)
+    {
+        if (!TryForget(request))
+        {
+            return;
+        }
+
+        if (error is not null)
+        {
+            SendError(request.MuxId, ErrorCode.Remote, error.Message);
+            return;
+        }
+
+        result ??= [];
+        if (result.Length > PeerMaxPayload)
+        {
+            var text = string.Create(CultureInfo.InvariantCulture,
+                $"The answer of {result.Length} bytes is larger than the {PeerMaxPayload} bytes '{RemoteAddress}' accepts (its MaxMessageSize less frame overhead).");
+            _grid.Logger.LogWarning("Answer to {Remote} not sent: {Reason}", RemoteAddress, text);
+            SendError(request.MuxId, ErrorCode.TooLarge, text);
+            return;
+        }
+
+        Send(new Frame(Op.Response, request.MuxId, flags: result.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: result));
+    }
+
+    private void SendError(ulong muxId, ErrorCode code, string text) =>
+        Send(new Frame(Op.Response, muxId, (uint)code, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(text)));
+
+    private void TrackDeadline(TimedCall call, TimeSpan timeout)
+    {
+        var due = DeadlineHeap.DueAt(_grid.Scheduler.Now.UtcTicks, timeout);
+        _deadlines.Add(call, due);
+        if (due < _timerDueTicks)
+        {
+            ArmTimer();
+        }
     }
 
     void ILinkHandler.OnMessage(ReadOnlyMemory<byte> message)
     {
-        if (Volatile.Read(ref _state) >= Rejected)
+        if (_state >= Rejected)
+        {
+            return;
+        }
+
+        if (_loop.TryEnter())
+        {
+            // Earlier messages copied while the loop was busy go first.
+            _loop.RunQueued();
+            Process(message);
+            _loop.RunAndExit();
+            return;
+        }
+
+        // The loop is busy on another thread, and the message is only valid during this call: hand over a copy.
+        var copy = ArrayPool<byte>.Shared.Rent(message.Length);
+        message.Span.CopyTo(copy);
+        _loop.Post(new CopiedMessage(this, copy, message.Length));
+    }
+
+    bool ILinkHandler.TryWriteMessage(PooledBufferWriter output) => _out.TryWriteMessage(output);
+
+    void ILinkHandler.OnClosed(Exception? error) =>
+        Close(error ?? new DisconnectedException($"{RemoteAddress ?? "The peer"} closed the link to {_grid.Address}."));
+
+    private void Start()
+    {
+        var entered = _loop.TryEnter();
+        System.Diagnostics.Debug.Assert(entered, "nobody else knows the session yet");
+        _handshakeDueTicks = DeadlineHeap.DueAt(_grid.Scheduler.Now.UtcTicks, _grid.Options.HandshakeTimeout);
+        ArmTimer();
+        _link.Start(this);
+        _loop.RunAndExit();
+    }
+
+    private void Process(ReadOnlyMemory<byte> message)
+    {
+        if (_state >= Rejected)
         {
             return;
         }
 
         try
         {
+            _lastHeardTicks = _grid.Scheduler.Now.UtcTicks;
             var reader = new MessageReader(message);
             while (reader.TryRead(out var frame))
             {
@@ -191,7 +314,7 @@ internal sealed class Session : ILinkHandler
                     trace.OnNext(frame);
                 }
 
-                switch (Volatile.Read(ref _state))
+                switch (_state)
                 {
                     case Open:
                         Handle(frame);
@@ -218,110 +341,6 @@ internal sealed class Session : ILinkHandler
         }
     }
 
-    bool ILinkHandler.TryWriteMessage(PooledBufferWriter output) => _out.TryWriteMessage(output);
-
-    void ILinkHandler.OnClosed(Exception? error) =>
-        Close(error ?? new DisconnectedException($"{RemoteAddress ?? "The peer"} closed the link to {_grid.Address}."));
-
-    private void Start()
-    {
-        _timers.Add(_grid.Scheduler.Schedule(this, _grid.Options.HandshakeTimeout, static (_, self) =>
-        {
-            self.OnHandshakeTimeout();
-            return Disposable.Empty;
-        }));
-        _link.Start(this);
-    }
-
-    private void OnHandshakeTimeout()
-    {
-        if (Volatile.Read(ref _state) is Handshaking or Rejected)
-        {
-            Close(new HandshakeRejectedException($"No handshake on {_link.Description} within {_grid.Options.HandshakeTimeout}."));
-        }
-    }
-
-    private void Handshake(in Frame frame)
-    {
-        var expected = IsDialer ? Op.ConnectResponse : Op.Connect;
-        if (frame.Op != expected)
-        {
-            throw new ProtocolException($"Expected {expected} before anything else, got {frame.Op}.");
-        }
-
-        if (IsDialer && (frame.Flags & FrameFlags.Error) != 0)
-        {
-            var refusal = new HandshakeRejectedException($"'{RemoteAddress}' refused the handshake: {Encoding.UTF8.GetString(frame.Payload.Span)}");
-            _grid.Logger.LogWarning("{Reason}", refusal.Message);
-            Close(refusal);
-            return;
-        }
-
-        var peer = HandshakeCodec.Decode(frame.Payload);
-        var reason = HandshakeValidator.Check(_grid, peer, isResponse: IsDialer, RemoteAddress);
-        if (reason is not null)
-        {
-            _grid.Logger.LogWarning("Refused handshake from {Remote} on {Link}: {Reason}", peer.From, _link.Description, reason);
-            if (IsDialer)
-            {
-                Close(new HandshakeRejectedException($"Refused the answer of '{RemoteAddress}': {reason}"));
-            }
-            else
-            {
-                // Say why, serve nothing more, and let the dialer (or the handshake timeout) close the link.
-                Volatile.Write(ref _state, Rejected);
-                Send(new Frame(Op.ConnectResponse, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(reason)));
-            }
-
-            return;
-        }
-
-        RemoteAddress = peer.From;
-        RemoteInstanceId = peer.InstanceId;
-        if (!IsDialer)
-        {
-            // The answer goes out before anything this node may send once the session is visible to callers.
-            var answer = new HandshakeMessage(ProtocolConstants.Version, _grid.Address, peer.From,
-                _grid.Scheduler.Now.ToUnixTimeMilliseconds(), _grid.InstanceId, []);
-            answer = answer with { Token = _grid.Options.Authenticator.CreateToken(answer.Claims(isResponse: true)) };
-            Send(new Frame(Op.ConnectResponse, payload: HandshakeCodec.Encode(answer)));
-        }
-
-        Interlocked.Exchange(ref _lastPongTicks, _grid.Scheduler.Now.UtcTicks);
-        if (Interlocked.CompareExchange(ref _state, Open, Handshaking) != Handshaking)
-        {
-            return;
-        }
-
-        _timers.Add(_grid.Scheduler.SchedulePeriodic(this, _grid.Options.PingInterval, static self =>
-        {
-            self.OnPingTick();
-            return self;
-        }));
-        _timers.Add(_grid.Scheduler.SchedulePeriodic(this, _grid.Options.StreamPingInterval, static self =>
-        {
-            self.Streams.Sweep();
-            return self;
-        }));
-        _grid.Logger.LogInformation("Connected {Local} <-> {Remote} ({Link})", _grid.Address, RemoteAddress, _link.Description);
-        _owner.OnOpened(this);
-    }
-
-    /// <summary>The peer's manager instance: a different one after the peer restarted.</summary>
-    public ulong RemoteInstanceId { get; private set; }
-
-    private void OnPingTick()
-    {
-        var silence = _grid.Scheduler.Now.UtcTicks - Interlocked.Read(ref _lastPongTicks);
-        if (silence > _grid.Options.PingTimeout.Ticks)
-        {
-            Close(new DisconnectedException($"No pong from '{RemoteAddress}' for {TimeSpan.FromTicks(silence)}; the connection from '{_grid.Address}' is considered dead."));
-            return;
-        }
-
-        Send(new Frame(Op.Ping));
-    }
-
     private void Handle(in Frame frame)
     {
         switch (frame.Op)
@@ -330,16 +349,18 @@ internal sealed class Session : ILinkHandler
                 OnRequest(frame);
                 break;
             case Op.Response:
-                if (_outgoing.TryRemove(frame.MuxId, out var request))
+                if (_outgoing.Remove(frame.MuxId, out var request))
                 {
+                    _deadlines.Remove(request);
                     request.Complete(frame);
                 }
 
                 // Otherwise the caller already gave up (disposed or timed out): the late answer is dropped.
                 break;
             case Op.RequestCancel:
-                if (_incoming.TryRemove(frame.MuxId, out var incoming))
+                if (_incoming.Remove(frame.MuxId, out var incoming))
                 {
+                    _deadlines.Remove(incoming);
                     incoming.Cancel();
                 }
 
@@ -348,20 +369,19 @@ internal sealed class Session : ILinkHandler
                 Streams.OnPing(frame);
                 break;
             case Op.Ping:
-                Send(new Frame(Op.Pong));
+                _out.EnqueuePong();
                 break;
             case Op.Pong when frame.MuxId != 0:
                 Streams.OnPong(frame);
                 break;
             case Op.Pong:
-                Interlocked.Exchange(ref _lastPongTicks, _grid.Scheduler.Now.UtcTicks);
-                break;
+                break; // every frame heard is proof of life
             case >= Op.StreamConnect and <= Op.StreamCloseToClient:
                 Streams.Handle(frame);
                 break;
             case Op.Disconnect:
                 var why = frame.Payload.IsEmpty ? "shutting down" : Encoding.UTF8.GetString(frame.Payload.Span);
-                Close(new DisconnectedException($"'{RemoteAddress}' closed the connection: {why}."));
+                Close(new DisconnectedException($"'{RemoteAddress}' closed the connection: {why}."), orderly: true);
                 break;
             default:
                 throw new ProtocolException($"Unexpected {frame.Op} frame on an open connection.");
@@ -377,6 +397,12 @@ internal sealed class Session : ILinkHandler
             return;
         }
 
+        if (_incoming.Count >= _grid.Options.MaxCallsInFlight)
+        {
+            throw new ProtocolException(string.Create(CultureInfo.InvariantCulture,
+                $"'{RemoteAddress}' sent call {frame.MuxId} with {_incoming.Count} already in flight, beyond the MaxCallsInFlight of {_grid.Options.MaxCallsInFlight} it was told."));
+        }
+
         var payload = frame.Payload.IsEmpty ? [] : frame.Payload.ToArray();
         var request = new IncomingRequest(this, frame.MuxId, handler, payload);
         if (!_incoming.TryAdd(frame.MuxId, request))
@@ -384,7 +410,23 @@ internal sealed class Session : ILinkHandler
             throw new ProtocolException($"Request mux id {frame.MuxId} is already in use.");
         }
 
-        var deadline = frame.DeadlineMs == 0 ? _grid.Options.DefaultRequestTimeout : TimeSpan.FromMilliseconds(frame.DeadlineMs);
-        request.Start(deadline);
+        TrackDeadline(request, frame.DeadlineMs == 0 ? _grid.Options.DefaultRequestTimeout : TimeSpan.FromMilliseconds(frame.DeadlineMs));
+        if (_parked.Count > 0 || _out.QueuedBytes > _grid.Options.MaxQueuedBytes)
+        {
+            Park(request);
+            return;
+        }
+
+        _grid.Dispatcher.Dispatch(request);
+    }
+
+    /// <summary>A copy of a message that arrived while the loop was busy elsewhere.</summary>
+    private sealed class CopiedMessage(Session session, byte[] buffer, int length) : ILoopWork
+    {
+        public void RunOnLoop()
+        {
+            session.Process(buffer.AsMemory(0, length));
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

@@ -53,5 +53,5 @@ internal sealed class UserCode
     /// <summary>Gives <paramref name="observer"/> its own ordered, guarded delivery off the caller's context.</summary>
     /// <param name="observer">The user's observer.</param>
     /// <param name="capacity">Most notifications held for a slow observer; beyond it the oldest are dropped (logged).</param>
-    public IObserver<T> Serial<T>(IObserver<T> observer, int capacity) => new SerialObserver<T>(this, observer, capacity);
+    public SerialObserver<T> Serial<T>(IObserver<T> observer, int capacity) => new(this, observer, capacity);
 }

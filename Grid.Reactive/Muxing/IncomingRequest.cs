@@ -1,20 +1,22 @@
-using System.Text;
 using Grid.Reactive.Connections;
 
 namespace Grid.Reactive.Muxing;
 
 /// <summary>
-/// The serving side of one single request: runs the handler off the reader context, with a cancellation token
-/// that fires on the caller's cancel, the deadline or the session closing, and sends back the answer unless the
-/// call was ended first. As with outgoing calls, removal from the session's table decides who ends it.
+/// The serving side of one single request: runs the handler off the loop, with a cancellation token that fires on
+/// the caller's cancel, the deadline or the session closing, and sends back the answer unless the call was ended
+/// first. Its protocol state is touched only on the session's loop, which decides the ending.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The source never has a timer or a linked token, so there is nothing to release.")]
-internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem
+internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem, ILoopWork
 {
     private readonly Session _session;
     private readonly RequestHandler _handler;
     private readonly byte[] _payload;
     private readonly CancellationTokenSource _cancellation = new();
+    private byte[]? _result;
+    private Exception? _error;
+    private volatile bool _answered;
 
     public IncomingRequest(Session session, ulong muxId, RequestHandler handler, byte[] payload)
     {
@@ -26,13 +28,7 @@ internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem
 
     public ulong MuxId { get; }
 
-    public void Start(TimeSpan deadline)
-    {
-        _session.Deadlines.Add(this, deadline);
-        _session.Dispatcher.Dispatch(this);
-    }
-
-    /// <summary>Runs the handler (dispatched off the reader context).</summary>
+    /// <summary>Runs the handler (dispatched off the loop).</summary>
     public void Execute()
     {
         ValueTask<byte[]> pending;
@@ -44,13 +40,13 @@ internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Finish(null, ex);
+            Answer(null, ex, resumed: false);
             return;
         }
 
         if (pending.IsCompletedSuccessfully)
         {
-            Finish(pending.Result, null);
+            Answer(pending.Result, null, resumed: false);
         }
         else
         {
@@ -58,21 +54,25 @@ internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem
         }
     }
 
-    /// <summary>The call ended before the handler answered (the session already took it out of its table).</summary>
-    public void Cancel()
-    {
-        _session.Deadlines.Remove(this);
+    /// <summary>Loop: the call ended before the handler answered (the session already took it out of its table).</summary>
+    /// <remarks>Registrations on the handler's token are user code: they run through the guarded hop.</remarks>
+    public void Cancel() => _session.User.Post(static cts => cts.Cancel(), _cancellation);
 
-        // Cancellation callbacks are user code: run them off the reader context too.
-        _session.Dispatcher.Dispatch(static cts => cts.Cancel(), _cancellation);
-    }
-
-    /// <summary>The deadline passed before the handler answered: its token fires; the caller times out on its own.</summary>
+    /// <summary>Loop: the deadline passed before the handler answered: its token fires; the caller times out on its own.</summary>
     public override void OnDeadline()
     {
-        if (_session.TryRemove(this))
+        if (_session.TryForget(this))
         {
             Cancel();
+        }
+    }
+
+    /// <summary>Loop: sends the handler's answer, unless the call ended first.</summary>
+    void ILoopWork.RunOnLoop()
+    {
+        if (_answered)
+        {
+            _session.Answer(this, _result, _error);
         }
     }
 
@@ -91,28 +91,22 @@ internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem
             error = ex;
         }
 
-        // A call already ended (cancelled, timed out, lost) has nothing left to do: don't touch the scheduler for it.
-        if (_session.IsPending(this))
-        {
-            _session.Dispatcher.Resume(static s => s.Call.Finish(s.Result, s.Error), (Call: this, Result: result, Error: error));
-        }
+        Answer(result, error, resumed: true);
     }
 
-    private void Finish(byte[]? result, Exception? error)
+    // A handler that answered at once is still on the dispatcher's context; one that resumed may be anywhere.
+    private void Answer(byte[]? result, Exception? error, bool resumed)
     {
-        if (!_session.TryRemove(this))
+        _result = result;
+        _error = error;
+        _answered = true;
+        if (resumed)
         {
-            return;
+            _session.Resume(this);
         }
-
-        _session.Deadlines.Remove(this);
-        if (error is not null)
+        else
         {
-            _session.Send(new Frame(Op.Response, MuxId, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(error.Message)));
-            return;
+            _session.Post(this);
         }
-
-        result ??= [];
-        _session.Send(new Frame(Op.Response, MuxId, flags: result.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: result));
     }
 }

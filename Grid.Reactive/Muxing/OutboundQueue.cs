@@ -8,23 +8,31 @@ namespace Grid.Reactive.Muxing;
 /// <summary>
 /// The frames a session has queued for its link. Any thread enqueues without a lock; the link's writer context
 /// drains them, merging whatever has queued up meanwhile into one transport message (bounded in bytes and count),
-/// so many small concurrent calls share one send.
+/// so many small concurrent calls share one send. The connection's pings and pongs have a lane of their own that the
+/// writer empties first, so liveness never waits behind large data.
 /// </summary>
 /// <remarks>
-/// Frames hold their payload by reference until written: callers hand over arrays they no longer change.
-/// The queue is bounded by what the protocol allows in flight (one frame per pending call, a window per stream).
+/// Frames hold their payload by reference until written: callers hand over arrays they no longer change. The queue
+/// counts the payload bytes it holds (<see cref="QueuedBytes"/>); the session refuses new calls and holds back its
+/// handlers while the count is over the connection's budget, and asks (<see cref="WatchDrain"/>) to be told when the
+/// writer has brought it back under half.
 /// </remarks>
 internal sealed class OutboundQueue
 {
     // Estimated fixed cost of a frame's header fields, used to decide whether one more frame fits a merged message.
     private const int FrameOverhead = 48;
 
-    private readonly ConcurrentQueue<Frame> _frames = new();
+    private readonly ConcurrentQueue<Frame> _control = new();
+    private readonly ConcurrentQueue<Frame> _data = new();
     private readonly ILink _link;
     private readonly bool _checksums;
     private readonly int _maxMergedBytes;
     private readonly int _maxMergedFrames;
     private Subject<Frame>? _trace;
+    private long _queuedBytes;
+    private long _drainBelow = -1;
+    private Action? _drained;
+    private int _pongQueued;
 
     // 1 while a flush is requested or a writer pass owns the queue; see TryWriteMessage for the hand-over.
     private int _flushRequested;
@@ -41,20 +49,49 @@ internal sealed class OutboundQueue
         _maxMergedFrames = maxMergedFrames;
     }
 
-    /// <summary>Where written frames are traced; costs one volatile read per frame while nobody subscribes.</summary>
+    /// <summary>Where written frames are traced (never user code: the connection's copying relay); free while nobody subscribes.</summary>
     public Subject<Frame>? Trace
     {
         get => Volatile.Read(ref _trace);
         set => Volatile.Write(ref _trace, value);
     }
 
+    /// <summary>Payload bytes queued and not yet written.</summary>
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
     public void Enqueue(in Frame frame)
     {
-        _frames.Enqueue(frame);
+        if (IsControl(frame))
+        {
+            _control.Enqueue(frame);
+        }
+        else
+        {
+            Interlocked.Add(ref _queuedBytes, frame.Payload.Length);
+            _data.Enqueue(frame);
+        }
+
         if (Interlocked.CompareExchange(ref _flushRequested, 1, 0) == 0)
         {
             _link.RequestFlush();
         }
+    }
+
+    /// <summary>Queues the connection's pong, unless one is queued already: a peer that floods pings gets one per write.</summary>
+    public void EnqueuePong()
+    {
+        if (Interlocked.Exchange(ref _pongQueued, 1) == 0)
+        {
+            Enqueue(new Frame(Op.Pong));
+        }
+    }
+
+    /// <summary>Calls <paramref name="drained"/> once, from the writer, when the queued bytes fall below <paramref name="below"/>.</summary>
+    public void WatchDrain(long below, Action drained)
+    {
+        Volatile.Write(ref _drained, drained);
+        Interlocked.Exchange(ref _drainBelow, below);
+        CheckDrained();
     }
 
     /// <summary>Writes the next transport message, or returns false (and gives up ownership) when nothing is queued.</summary>
@@ -69,13 +106,14 @@ internal sealed class OutboundQueue
         }
         else
         {
-            while (!_frames.TryDequeue(out first))
+            while (!TryDequeue(out first))
             {
                 // Release ownership with a full fence, then look again: an enqueuer that saw the flag still set did not
                 // request a flush, so whoever finds the queue non-empty now must take ownership back.
                 Interlocked.Exchange(ref _flushRequested, 0);
-                if (_frames.IsEmpty || Interlocked.CompareExchange(ref _flushRequested, 1, 0) != 0)
+                if ((_control.IsEmpty && _data.IsEmpty) || Interlocked.CompareExchange(ref _flushRequested, 1, 0) != 0)
                 {
+                    CheckDrained();
                     return false;
                 }
             }
@@ -83,7 +121,7 @@ internal sealed class OutboundQueue
 
         // Frames are dequeued, never peeked (peeking makes the queue stop reusing its slots): one that does not fit
         // this message is carried over to the next, which this writer pass asks for before it gives up ownership.
-        if (!_frames.TryDequeue(out var next))
+        if (!TryDequeue(out var next))
         {
             Write(output, first);
             return true;
@@ -100,7 +138,7 @@ internal sealed class OutboundQueue
         Write(output, first);
         Write(output, next);
         var count = 2;
-        while (count < _maxMergedFrames && _frames.TryDequeue(out next))
+        while (count < _maxMergedFrames && TryDequeue(out next))
         {
             if (!Fits(output.WrittenCount, next))
             {
@@ -116,6 +154,13 @@ internal sealed class OutboundQueue
         return true;
     }
 
+    // Only the connection's own pings and pongs may overtake queued data: a call's or stream's frames stay in order
+    // behind its open (a cancel or a credit must not arrive before the request or accept it is about), and a goodbye
+    // goes after the answers queued before it.
+    private static bool IsControl(in Frame frame) => frame.MuxId == 0 && frame.Op is Op.Ping or Op.Pong;
+
+    private bool TryDequeue(out Frame frame) => _control.TryDequeue(out frame) || _data.TryDequeue(out frame);
+
     private void Carry(in Frame frame)
     {
         _carry = frame;
@@ -128,10 +173,32 @@ internal sealed class OutboundQueue
     private void Write(PooledBufferWriter output, in Frame frame)
     {
         FrameCodec.Write(output, frame, _checksums);
+        if (frame.Op == Op.Pong && frame.MuxId == 0)
+        {
+            Volatile.Write(ref _pongQueued, 0);
+        }
+        else if (!IsControl(frame))
+        {
+            Interlocked.Add(ref _queuedBytes, -frame.Payload.Length);
+            if (Interlocked.Read(ref _drainBelow) >= 0)
+            {
+                CheckDrained();
+            }
+        }
+
         var trace = Volatile.Read(ref _trace);
         if (trace is { HasObservers: true })
         {
             trace.OnNext(frame);
+        }
+    }
+
+    private void CheckDrained()
+    {
+        var below = Interlocked.Read(ref _drainBelow);
+        if (below >= 0 && Interlocked.Read(ref _queuedBytes) < below && Interlocked.CompareExchange(ref _drainBelow, -1, below) == below)
+        {
+            Volatile.Read(ref _drained)?.Invoke();
         }
     }
 }

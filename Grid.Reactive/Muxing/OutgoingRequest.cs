@@ -1,84 +1,126 @@
 using System.Globalization;
 using System.Text;
 using Grid.Reactive.Connections;
+using Grid.Reactive.Protocol;
 
 namespace Grid.Reactive.Muxing;
 
 /// <summary>
 /// The caller's side of one single request: the sink of one subscription to <see cref="Connection.Request"/>.
-/// It is in the session's table from the frame being sent until exactly one of these ends it: the answer, the
-/// deadline, the subscription being disposed, or the session closing. Removal from the table decides which.
+/// Its protocol state is touched only on the session's loop, which decides the one ending among the answer, the
+/// deadline, the subscription being disposed and the session closing. The outcome reaches the observer through one
+/// guarded hop, never from the loop, the reader or a timer.
 /// </summary>
-internal sealed class OutgoingRequest : TimedCall, IDisposable, IThreadPoolWorkItem
+internal sealed class OutgoingRequest : TimedCall, IDisposable, IThreadPoolWorkItem, ILoopWork
 {
+    private const int New = 0;
+    private const int Sent = 1;
+    private const int Ended = 2;
+
     private readonly Session _session;
     private readonly IObserver<byte[]> _observer;
     private readonly HandlerId _handler;
     private readonly TimeSpan _timeout;
+    private readonly string? _subroute;
+    private byte[]? _payload;
     private byte[]? _result;
     private Exception? _error;
+    private int _phase;
     private volatile bool _disposed;
 
-    public OutgoingRequest(Session session, IObserver<byte[]> observer, HandlerId handler, TimeSpan timeout)
+    public OutgoingRequest(Session session, IObserver<byte[]> observer, HandlerId handler, byte[] payload, TimeSpan timeout, string? subroute)
     {
         _session = session;
         _observer = observer;
         _handler = handler;
+        _payload = payload;
         _timeout = timeout;
+        _subroute = subroute;
     }
 
-    public ulong MuxId { get; set; }
+    public ulong MuxId { get; private set; }
 
-    public void Start(byte[] payload, string? subroute)
-    {
-        if (!_session.TryRegister(this))
-        {
-            _observer.OnError(new DisconnectedException($"Not connected to '{_session.RemoteAddress}'."));
-            return;
-        }
+    public TimeSpan Timeout => _timeout;
 
-        _session.Deadlines.Add(this, _timeout);
-        var deadlineMs = (uint)Math.Clamp(Math.Ceiling(_timeout.TotalMilliseconds), 1, uint.MaxValue);
-        _session.Send(new Frame(Op.Request, MuxId, deadlineMs: deadlineMs, handlerId: _handler.Value,
-            flags: payload.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: payload, subroute: subroute));
-    }
+    /// <summary>Sends the request: posted to the loop, which runs it inline when idle.</summary>
+    public void Start() => _session.Post(this);
 
-    /// <summary>The answer arrived (on the reader context; the session already took the call out of its table).</summary>
-    public void Complete(in Frame response)
-    {
-        _session.Deadlines.Remove(this);
-        if ((response.Flags & FrameFlags.Error) != 0)
-        {
-            var text = Encoding.UTF8.GetString(response.Payload.Span);
-            _error = (response.Flags & FrameFlags.HandlerNotFound) != 0 ? new HandlerNotFoundException(text) : new RemoteException(text);
-        }
-        else
-        {
-            _result = response.Payload.IsEmpty ? [] : response.Payload.ToArray();
-        }
-
-        _session.Dispatcher.Dispatch(this);
-    }
-
-    /// <summary>The session closed (the session already took the call out of its table).</summary>
-    public void Fail(Exception error)
-    {
-        _session.Deadlines.Remove(this);
-        _error = error;
-        _session.Dispatcher.Dispatch(this);
-    }
-
+    /// <summary>Disposing the subscription: no notification follows; the loop cancels the call on both sides.</summary>
     public void Dispose()
     {
         _disposed = true;
-        if (_session.TryRemove(this))
+        if (Volatile.Read(ref _phase) != Ended)
         {
-            _session.Deadlines.Remove(this);
-            _session.Send(new Frame(Op.RequestCancel, MuxId));
+            _session.Post(this);
         }
     }
 
-    /// <summary>Delivers the outcome to the subscriber, off the reader context.</summary>
+    void ILoopWork.RunOnLoop()
+    {
+        switch (_phase)
+        {
+            case New when _disposed:
+                _phase = Ended;
+                _payload = null;
+                break;
+            case New:
+                var payload = _payload!;
+                _payload = null;
+                if (_session.TryStart(this, payload.Length) is { } refusal)
+                {
+                    End(refusal);
+                    return;
+                }
+
+                _phase = Sent;
+                var deadlineMs = (uint)Math.Clamp(Math.Ceiling(_timeout.TotalMilliseconds), 1, uint.MaxValue);
+                _session.Send(new Frame(Op.Request, MuxId, deadlineMs: deadlineMs, handlerId: _handler.Value,
+                    flags: payload.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: payload, subroute: _subroute));
+                break;
+            case Sent when _disposed:
+                if (_session.TryForget(this))
+                {
+                    _phase = Ended;
+                    _session.Send(new Frame(Op.RequestCancel, MuxId));
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Loop: the session gave the call its mux id and took it into its table.</summary>
+    public void Registered(ulong muxId) => MuxId = muxId;
+
+    /// <summary>Loop: the answer arrived; the session already took the call out of its table and its deadline.</summary>
+    public void Complete(in Frame response)
+    {
+        if ((response.Flags & FrameFlags.Error) != 0)
+        {
+            End(RemoteErrors.From(response, _handler, _session.RemoteAddress));
+            return;
+        }
+
+        _result = response.Payload.IsEmpty ? [] : response.Payload.ToArray();
+        End(null);
+    }
+
+    /// <summary>Loop: the session closed; it already took the call out of its table.</summary>
+    public void Fail(Exception error) => End(error);
+
+    /// <summary>Loop: the deadline passed; the heap let go of the call, the table still holds it.</summary>
+    public override void OnDeadline()
+    {
+        if (!_session.TryForget(this))
+        {
+            return;
+        }
+
+        _session.Send(new Frame(Op.RequestCancel, MuxId));
+        End(new DeadlineExceededException(string.Create(CultureInfo.InvariantCulture,
+            $"Handler {_handler} on '{_session.RemoteAddress}' did not answer within {_timeout.TotalMilliseconds} ms.")));
+    }
+
+    /// <summary>Delivers the outcome to the subscriber, off the loop, guarded.</summary>
     public void Execute()
     {
         if (_disposed)
@@ -86,28 +128,47 @@ internal sealed class OutgoingRequest : TimedCall, IDisposable, IThreadPoolWorkI
             return;
         }
 
-        if (_error is not null)
+        _session.User.Invoke(static self =>
         {
-            _observer.OnError(_error);
-            return;
-        }
+            if (self._error is not null)
+            {
+                self._observer.OnError(self._error);
+                return;
+            }
 
-        _observer.OnNext(_result!);
-        _observer.OnCompleted();
+            self._observer.OnNext(self._result!);
+            self._observer.OnCompleted();
+        }, this);
     }
 
-    public override void OnDeadline()
+    private void End(Exception? error)
     {
-        if (!_session.TryRemove(this))
+        _phase = Ended;
+        _error = error;
+        if (!_disposed)
         {
-            return;
+            _session.User.Dispatcher.Dispatch(this);
+        }
+    }
+}
+
+/// <summary>Turns an error response into the exception its code names.</summary>
+internal static class RemoteErrors
+{
+    public static Exception From(in Frame response, HandlerId handler, string? remote)
+    {
+        var text = Encoding.UTF8.GetString(response.Payload.Span);
+        if ((response.Flags & FrameFlags.HandlerNotFound) != 0)
+        {
+            return new HandlerNotFoundException(text);
         }
 
-        _session.Send(new Frame(Op.RequestCancel, MuxId));
-        _error = new DeadlineExceededException(string.Create(CultureInfo.InvariantCulture,
-            $"Handler {_handler} on '{_session.RemoteAddress}' did not answer within {_timeout.TotalMilliseconds} ms."));
-
-        // Already on a timer callback, not the reader context: deliver here.
-        Execute();
+        return (ErrorCode)response.Seq switch
+        {
+            ErrorCode.TooLarge => new MessageTooLargeException(text),
+            ErrorCode.Busy => new BusyException(text),
+            ErrorCode.GoingAway => new DisconnectedException(text),
+            _ => new RemoteException(text),
+        };
     }
 }

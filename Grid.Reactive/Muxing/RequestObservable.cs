@@ -19,8 +19,8 @@ internal sealed class RequestObservable(Connection connection, HandlerId handler
             return Disposable.Empty;
         }
 
-        var call = new OutgoingRequest(session, observer, handler, timeout);
-        call.Start(payload, subroute);
+        var call = new OutgoingRequest(session, observer, handler, payload, timeout, subroute);
+        call.Start();
         return call;
     }
 }

@@ -6,7 +6,8 @@ namespace Grid.Reactive.Protocol;
 
 /// <summary>
 /// The payload of <see cref="Op.Connect"/> and of an accepting <see cref="Op.ConnectResponse"/>: a MessagePack array
-/// <c>[version, from, to, clockUnixMs, instanceId, token]</c>.
+/// <c>[version, from, to, clockUnixMs, instanceId, token, maxMessageSize, maxCallsInFlight]</c>. The last two are the
+/// sender's limits, which the receiver respects when it sends; a peer that sends only the first six has unknown limits (0).
 /// </summary>
 /// <param name="Version">The sender's protocol version.</param>
 /// <param name="From">The sender's address.</param>
@@ -14,7 +15,10 @@ namespace Grid.Reactive.Protocol;
 /// <param name="ClockUnixMs">The sender's clock (its scheduler's now) in Unix milliseconds.</param>
 /// <param name="InstanceId">Random per manager instance: tells a restarted peer from the old one.</param>
 /// <param name="Token">Authentication token over the other fields, made by the sender's <see cref="IGridAuthenticator"/>.</param>
-internal sealed record HandshakeMessage(int Version, string From, string To, long ClockUnixMs, ulong InstanceId, byte[] Token)
+/// <param name="MaxMessageSize">The largest transport message the sender accepts, in bytes; 0 when not told.</param>
+/// <param name="MaxCallsInFlight">How many calls the sender serves at once on this connection; 0 when not told.</param>
+internal sealed record HandshakeMessage(int Version, string From, string To, long ClockUnixMs, ulong InstanceId, byte[] Token,
+    int MaxMessageSize = 0, int MaxCallsInFlight = 0)
 {
     /// <summary>The signed fields, as given to an authenticator.</summary>
     public HandshakeClaims Claims(bool isResponse) => new(Version, From, To, DateTimeOffset.FromUnixTimeMilliseconds(ClockUnixMs), InstanceId, isResponse);
@@ -29,7 +33,8 @@ internal static class HandshakeCodec
     /// <summary>Largest token, in bytes.</summary>
     public const int MaxTokenBytes = 1024;
 
-    private const int Fields = 6;
+    private const int Fields = 8;
+    private const int FieldsWithoutLimits = 6;
 
     // The clock range DateTimeOffset can represent, so that HandshakeMessage.Claims never throws for a decoded message.
     private static readonly long MinClockUnixMs = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
@@ -58,7 +63,7 @@ internal static class HandshakeCodec
         }
 
         // Upper bound: array header, version, two string headers, clock, instance id, bin header.
-        var buffer = new ArrayBufferWriter<byte>(1 + 5 + (5 * 2) + fromBytes + toBytes + 9 + 9 + 5 + message.Token.Length);
+        var buffer = new ArrayBufferWriter<byte>(1 + 5 + (5 * 2) + fromBytes + toBytes + 9 + 9 + 5 + message.Token.Length + 10);
         var writer = new MessagePackWriter(buffer);
         writer.WriteArrayHeader(Fields);
         writer.Write(message.Version);
@@ -67,6 +72,8 @@ internal static class HandshakeCodec
         writer.Write(message.ClockUnixMs);
         writer.Write(message.InstanceId);
         writer.Write(message.Token.AsSpan());
+        writer.Write(message.MaxMessageSize);
+        writer.Write(message.MaxCallsInFlight);
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
@@ -86,7 +93,7 @@ internal static class HandshakeCodec
         try
         {
             var count = WireReader.ReadArrayHeader(ref reader, 0, "handshake");
-            if (count != Fields)
+            if (count is not (Fields or FieldsWithoutLimits))
             {
                 throw new ProtocolException($"The handshake is an array of {count} elements; expected {Fields}.");
             }
@@ -116,12 +123,19 @@ internal static class HandshakeCodec
                 throw new ProtocolException($"The handshake's token at offset {reader.Consumed - 1} is nil.");
             }
 
+            int maxMessageSize = 0, maxCalls = 0;
+            if (count == Fields)
+            {
+                maxMessageSize = (int)WireReader.ReadUInt(ref reader, 0, "maxMessageSize", int.MaxValue);
+                maxCalls = (int)WireReader.ReadUInt(ref reader, 0, "maxCallsInFlight", int.MaxValue);
+            }
+
             if (!reader.End)
             {
                 throw new ProtocolException($"Trailing bytes after the handshake message at offset {reader.Consumed}.");
             }
 
-            return new HandshakeMessage((int)version, from, to, (long)clock, instanceId, token.ToArray());
+            return new HandshakeMessage((int)version, from, to, (long)clock, instanceId, token.ToArray(), maxMessageSize, maxCalls);
         }
         catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException
                                        or ArgumentException or InvalidOperationException)

@@ -125,8 +125,16 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
 
         if (_flush.TryBegin())
         {
-            // The writer is idle and now ours for good: send the close frame from here.
-            _ = ShutdownAsync();
+            // The writer is idle and now ours for good. An orderly close first writes what is still queued (a last
+            // pass, which then sends the close frame); an error close sends the close frame at once.
+            if (reason is null)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            }
+            else
+            {
+                _ = ShutdownAsync();
+            }
         }
         else if (reason is not null)
         {
@@ -178,8 +186,9 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
 
             while (true)
             {
+                // After an orderly close the pass still writes everything queued (a goodbye, answers already made).
                 var handler = Volatile.Read(ref _handler);
-                while (handler is not null && Volatile.Read(ref _closed) is null)
+                while (handler is not null && (Volatile.Read(ref _closed) is null || ReferenceEquals(Volatile.Read(ref _closed), Orderly)))
                 {
                     _output.Clear();
                     if (!handler.TryWriteMessage(_output))
