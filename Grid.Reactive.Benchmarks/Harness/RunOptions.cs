@@ -97,14 +97,14 @@ public sealed class RunOptions
 
     /// <summary>The usage text.</summary>
     public static string Usage => """
-        Grid.Reactive benchmarks: the grid against gRPC for .NET and the raw-transport ceiling.
+        Grid.Reactive benchmarks: the grid against gRPC for .NET, ASP.NET Core SignalR and the raw-transport ceiling.
 
         dotnet run -c Release --project Grid.Reactive.Benchmarks [-- options]
           --quick              every scenario, short (under two minutes)
           --smoke              about a second per system; checks only that every system answers correctly (CI)
           --filter a,b         only scenarios whose name contains a or b (single, mesh, stream, bidi, alloc,
                                slow-consumer, link-cut)
-          --systems a,b        only these systems (grid, grpc, ws-raw, tcp-raw)
+          --systems a,b        only these systems (grid, grpc, signalr, ws-raw, tcp-raw)
           --alloc-types        alloc scenario: also name the types each system allocates most (notes)
           --out DIR            write latest.md and latest.json to DIR (default: Grid.Reactive.Benchmarks/results)
           --micro [BDN args]   BenchmarkDotNet micro benchmarks instead (codec, merge); e.g. --micro --filter '*'
