@@ -25,7 +25,11 @@ public sealed class BenchContext(RunOptions options, ResultSet results)
 
     /// <summary>The request systems selected, in table order.</summary>
     public IReadOnlyList<IEchoSystem> EchoSystems { get; } =
-        ((IEchoSystem[])[new GridEchoSystem(), new GrpcEchoSystem(), new SignalREchoSystem(), new WsRawEchoSystem(), new TcpRawSystem()])
+        ((IEchoSystem[])
+        [
+            new GridEchoSystem(), new GrpcEchoSystem(), new SignalREchoSystem(options.SignalRConnections ?? SignalREchoSystem.DefaultConnectionsPerPair),
+            new WsRawEchoSystem(), new TcpRawSystem(),
+        ])
         .Where(s => options.SelectsSystem(s.Name)).ToList();
 
     /// <summary>The stream systems selected, in table order.</summary>

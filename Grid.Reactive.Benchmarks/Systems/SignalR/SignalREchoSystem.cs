@@ -8,19 +8,20 @@ namespace Grid.Reactive.Benchmarks.SignalRSystem;
 
 /// <summary>
 /// ASP.NET Core SignalR: every node serves <see cref="BenchHub"/> on Kestrel (WebSockets, MessagePack hub protocol,
-/// default hub options), and every node has <see cref="ConnectionsPerPair"/> <see cref="HubConnection"/>s to each other
-/// node (see <see cref="SignalRClient"/>). Requests are <c>InvokeAsync&lt;byte[]&gt;("Echo", payload)</c>; lane
-/// <c>i</c> calls through connection <c>i % ConnectionsPerPair</c>, so at concurrency 1 it is one connection.
+/// default hub options), and every node has <see cref="ConnectionsPerPair"/> <see cref="HubConnection"/>s (one by
+/// default) to each other node (see <see cref="SignalRClient"/>). Requests are
+/// <c>InvokeAsync&lt;byte[]&gt;("Echo", payload)</c>; with several connections lane <c>i</c> calls through connection
+/// <c>i % ConnectionsPerPair</c>.
 /// </summary>
 /// <param name="connectionsPerPair">HubConnections per ordered pair of nodes (at most one per lane).</param>
 public sealed class SignalREchoSystem(int connectionsPerPair = SignalREchoSystem.DefaultConnectionsPerPair) : IEchoSystem
 {
     /// <summary>
-    /// HubConnections per ordered pair by default. A hub runs one invocation per connection at a time by default
-    /// (<c>MaximumParallelInvocationsPerClient</c> = 1) and each connection writes under one lock, so a user after
-    /// throughput at high concurrency spreads calls over a few connections; more than this did not help on 2 cores.
+    /// HubConnections per ordered pair by default: one, as a HubConnection is thread-safe and multiplexes invocations
+    /// (and as the grid has one WebSocket per pair). Spreading lanes over 2, 4 or 8 connections
+    /// (<c>--signalr-connections</c>) did not raise c=16/64/256 throughput on the 2-core machine, only its spread.
     /// </summary>
-    public const int DefaultConnectionsPerPair = 4;
+    public const int DefaultConnectionsPerPair = 1;
 
     /// <inheritdoc />
     public string Name => "signalr";

@@ -50,6 +50,9 @@ public sealed class SignalRStreamSystem : IStreamSystem
             {
                 await foreach (var message in connection.StreamAsync<byte[]>(nameof(BenchHub.Produce), size, stop))
                 {
+                    // Cancelling completes the client's channel, which still hands out what it buffered first: a
+                    // consumer that has stopped leaves instead of draining it.
+                    stop.ThrowIfCancellationRequested();
                     await sink.OnMessageAsync(message);
                 }
 
@@ -68,6 +71,7 @@ public sealed class SignalRStreamSystem : IStreamSystem
             {
                 await foreach (var echo in connection.StreamAsync<byte[]>(nameof(BenchHub.EchoStream), SendAsync(size, credit, stop), stop))
                 {
+                    stop.ThrowIfCancellationRequested();
                     sink.OnMessage(echo);
                     credit.Grant(1);
                 }
