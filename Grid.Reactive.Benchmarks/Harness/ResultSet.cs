@@ -4,7 +4,7 @@ namespace Grid.Reactive.Benchmarks.Harness;
 /// <param name="Scenario">single, mesh, stream, bidi, alloc, slow-consumer or link-cut.</param>
 /// <param name="System">grid, grpc, signalr, ws-raw or tcp-raw.</param>
 /// <param name="Param">What varies within the scenario, such as <c>c=64</c>, <c>nodes=4</c> or <c>size=512</c>.</param>
-/// <param name="Metric">req_per_s, p50_us, p99_us, msgs_per_s, mb_per_s, alloc_bytes_per_op, peak_mb, recover_ms, ...</param>
+/// <param name="Metric">req_per_s, p50_us, p99_us, threadpool_items_per_op, msgs_per_s, mb_per_s, alloc_bytes_per_op, peak_mb, recover_ms, ...</param>
 /// <param name="Value">The figure; null when the system could not be measured (see the run's notes for why).</param>
 public sealed record ResultRow(string Scenario, string System, string Param, string Metric, double? Value);
 

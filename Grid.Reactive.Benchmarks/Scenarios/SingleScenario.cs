@@ -11,7 +11,7 @@ public sealed class SingleScenario : IScenario
     public string Name => "single";
 
     /// <inheritdoc />
-    public string Description => "single request echo, 512 B, one connection, concurrency 1/16/64/256: req/s, p50, p99";
+    public string Description => "single request echo, 512 B, one connection, concurrency 1/16/64/256: req/s, p50, p99, pool items per call";
 
     /// <inheritdoc />
     public async Task RunAsync(BenchContext context)
