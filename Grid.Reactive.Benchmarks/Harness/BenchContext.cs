@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Grid.Reactive.Benchmarks.GridSystem;
 using Grid.Reactive.Benchmarks.Grpc;
+using Grid.Reactive.Benchmarks.SignalRSystem;
 using Grid.Reactive.Benchmarks.Systems;
 using Grid.Reactive.Benchmarks.TcpRaw;
 using Grid.Reactive.Benchmarks.WsRaw;
@@ -24,12 +25,16 @@ public sealed class BenchContext(RunOptions options, ResultSet results)
 
     /// <summary>The request systems selected, in table order.</summary>
     public IReadOnlyList<IEchoSystem> EchoSystems { get; } =
-        ((IEchoSystem[])[new GridEchoSystem(), new GrpcEchoSystem(), new WsRawEchoSystem(), new TcpRawSystem()])
+        ((IEchoSystem[])
+        [
+            new GridEchoSystem(), new GrpcEchoSystem(), new SignalREchoSystem(options.SignalRConnections ?? SignalREchoSystem.DefaultConnectionsPerPair),
+            new WsRawEchoSystem(), new TcpRawSystem(),
+        ])
         .Where(s => options.SelectsSystem(s.Name)).ToList();
 
     /// <summary>The stream systems selected, in table order.</summary>
     public IReadOnlyList<IStreamSystem> StreamSystems { get; } =
-        ((IStreamSystem[])[new GridStreamSystem(), new GrpcStreamSystem(), new WsRawStreamSystem()])
+        ((IStreamSystem[])[new GridStreamSystem(), new GrpcStreamSystem(), new SignalRStreamSystem(), new WsRawStreamSystem()])
         .Where(s => options.SelectsSystem(s.Name)).ToList();
 
     /// <summary>A cancellation token for starting servers: generous, so a hang fails the run instead of stalling it.</summary>

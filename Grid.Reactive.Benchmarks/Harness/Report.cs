@@ -61,7 +61,7 @@ public static class Report
         text.AppendLine("# Grid.Reactive benchmark results").AppendLine();
         text.Append(CultureInfo.InvariantCulture,
             $"- mode: {mode.ToString().ToLowerInvariant()}\n- machine: {machine.Cores} cores, {machine.Os}\n- runtime: {machine.Runtime}, {machine.Gc} GC\n- commit: {machine.Commit ?? "unknown"}\n- date: {machine.Date:yyyy-MM-dd HH:mm} UTC\n\n");
-        text.AppendLine("Ratios are grid ÷ other system: above 1 means more for grid (good for rates, bad for latencies, memory, allocations and recovery times).").AppendLine();
+        text.AppendLine("Ratios are grid ÷ other system: above 1 means more for grid (good for rates, bad for latencies, thread-pool work items, memory, allocations and recovery times).").AppendLine();
         foreach (var scenario in scenarios)
         {
             var table = ScenarioTable(results, scenario);

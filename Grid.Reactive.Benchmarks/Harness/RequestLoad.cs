@@ -13,9 +13,10 @@ public delegate IEchoClient ClientPicker(int lane, ref ulong random);
 /// <param name="Elapsed">The measured window.</param>
 /// <param name="Latency">Latencies of the measured calls.</param>
 /// <param name="AllocatedBytes">Bytes the whole process allocated during the measured window.</param>
+/// <param name="WorkItems">Thread-pool work items the whole process completed during the measured window.</param>
 /// <param name="Rate">Calls per second when it is not simply ops over elapsed (the median round of combined runs).</param>
 public sealed record LoadResult(long Ops, long Errors, string? FirstError, TimeSpan Elapsed, LatencyHistogram Latency, long AllocatedBytes,
-    double? Rate = null)
+    long WorkItems, double? Rate = null)
 {
     /// <summary>Calls per second: for combined rounds, the median round's.</summary>
     public double PerSecond => Rate ?? Ops / Elapsed.TotalSeconds;
@@ -34,7 +35,7 @@ public sealed record LoadResult(long Ops, long Errors, string? FirstError, TimeS
         }
 
         return new LoadResult(rounds.Sum(r => r.Ops), rounds.Sum(r => r.Errors), rounds.Select(r => r.FirstError).FirstOrDefault(e => e is not null),
-            TimeSpan.FromTicks(rounds.Sum(r => r.Elapsed.Ticks)), latency, rounds.Sum(r => r.AllocatedBytes), Median(rounds.Select(r => r.PerSecond)));
+            TimeSpan.FromTicks(rounds.Sum(r => r.Elapsed.Ticks)), latency, rounds.Sum(r => r.AllocatedBytes), rounds.Sum(r => r.WorkItems), Median(rounds.Select(r => r.PerSecond)));
     }
 
     /// <summary>The median of <paramref name="values"/> (the mean of the middle two for an even count).</summary>
@@ -48,12 +49,20 @@ public sealed record LoadResult(long Ops, long Errors, string? FirstError, TimeS
 
     /// <summary>Bytes allocated per measured call.</summary>
     public double AllocatedPerOp => Ops == 0 ? double.NaN : (double)AllocatedBytes / Ops;
+
+    /// <summary>
+    /// Thread-pool work items completed per measured call: both sides of the call are in this process, so this is every
+    /// hop to the pool a round trip costs (socket completions, continuations, queued writes), plus the little the
+    /// harness and background timers add to the window.
+    /// </summary>
+    public double WorkItemsPerOp => Ops == 0 ? double.NaN : (double)WorkItems / Ops;
 }
 
 /// <summary>
 /// Drives single requests as a closed loop: <c>lanes</c> workers each make one call at a time, back to back, for a
 /// warm-up and then a measured window. Each call's latency goes into the worker's own preallocated histogram, and
-/// every answer is checked (<see cref="Payloads.IsEcho"/>).
+/// every answer is checked (<see cref="Payloads.IsEcho"/>). Over the measured window it also reads the process's
+/// allocated bytes and <see cref="ThreadPool.CompletedWorkItemCount"/>.
 /// </summary>
 public static class RequestLoad
 {
@@ -80,11 +89,13 @@ public static class RequestLoad
 
         await Task.Delay(durations.WarmUp);
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var workItemsBefore = ThreadPool.CompletedWorkItemCount;
         var start = Stopwatch.GetTimestamp();
         phase.Set(Phase.Measure);
         await Task.Delay(durations.Measure);
         phase.Set(Phase.Stop);
         var elapsed = Stopwatch.GetElapsedTime(start);
+        var workItems = ThreadPool.CompletedWorkItemCount - workItemsBefore;
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
 
         var all = Task.WhenAll(workers);
@@ -106,7 +117,7 @@ public static class RequestLoad
             firstError ??= "calls were still in flight 30 s after the run stopped";
         }
 
-        return new LoadResult(ops, errors, firstError, elapsed, latency, allocated);
+        return new LoadResult(ops, errors, firstError, elapsed, latency, allocated, workItems);
     }
 
     private static async Task WorkerAsync(int lane, LaneStats stats, ClientPicker pick, PhaseFlag phase)

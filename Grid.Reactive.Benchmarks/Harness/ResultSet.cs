@@ -2,9 +2,9 @@ namespace Grid.Reactive.Benchmarks.Harness;
 
 /// <summary>One figure, as written to latest.json: <c>{"scenario","system","param","metric","value"}</c>.</summary>
 /// <param name="Scenario">single, mesh, stream, bidi, alloc, slow-consumer or link-cut.</param>
-/// <param name="System">grid, grpc, ws-raw or tcp-raw.</param>
+/// <param name="System">grid, grpc, signalr, ws-raw or tcp-raw.</param>
 /// <param name="Param">What varies within the scenario, such as <c>c=64</c>, <c>nodes=4</c> or <c>size=512</c>.</param>
-/// <param name="Metric">req_per_s, p50_us, p99_us, msgs_per_s, mb_per_s, alloc_bytes_per_op, peak_mb, recover_ms, ...</param>
+/// <param name="Metric">req_per_s, p50_us, p99_us, threadpool_items_per_op, msgs_per_s, mb_per_s, alloc_bytes_per_op, peak_mb, recover_ms, ...</param>
 /// <param name="Value">The figure; null when the system could not be measured (see the run's notes for why).</param>
 public sealed record ResultRow(string Scenario, string System, string Param, string Metric, double? Value);
 
@@ -12,7 +12,7 @@ public sealed record ResultRow(string Scenario, string System, string Param, str
 public sealed class ResultSet
 {
     /// <summary>The systems in the order tables show them.</summary>
-    public static readonly IReadOnlyList<string> SystemOrder = ["grid", "grpc", "ws-raw", "tcp-raw"];
+    public static readonly IReadOnlyList<string> SystemOrder = ["grid", "grpc", "signalr", "ws-raw", "tcp-raw"];
 
     private readonly List<ResultRow> _rows = [];
     private readonly Dictionary<(string Scenario, string System, string Param), string> _missing = [];

@@ -54,6 +54,9 @@ public sealed class RunOptions
     /// <summary>True to name the types each alloc run allocates most (sampled from the runtime's allocation events).</summary>
     public bool AllocationTypes { get; private init; }
 
+    /// <summary>HubConnections per ordered pair of nodes for the signalr request system; null for its default.</summary>
+    public int? SignalRConnections { get; private init; }
+
     /// <summary>True when --help was asked for.</summary>
     public bool Help { get; private init; }
 
@@ -97,15 +100,17 @@ public sealed class RunOptions
 
     /// <summary>The usage text.</summary>
     public static string Usage => """
-        Grid.Reactive benchmarks: the grid against gRPC for .NET and the raw-transport ceiling.
+        Grid.Reactive benchmarks: the grid against gRPC for .NET, ASP.NET Core SignalR and the raw-transport ceiling.
 
         dotnet run -c Release --project Grid.Reactive.Benchmarks [-- options]
           --quick              every scenario, short (under two minutes)
           --smoke              about a second per system; checks only that every system answers correctly (CI)
           --filter a,b         only scenarios whose name contains a or b (single, mesh, stream, bidi, alloc,
                                slow-consumer, link-cut)
-          --systems a,b        only these systems (grid, grpc, ws-raw, tcp-raw)
+          --systems a,b        only these systems (grid, grpc, signalr, ws-raw, tcp-raw)
           --alloc-types        alloc scenario: also name the types each system allocates most (notes)
+          --signalr-connections N
+                               HubConnections per pair of nodes for signalr's requests (default 1)
           --out DIR            write latest.md and latest.json to DIR (default: Grid.Reactive.Benchmarks/results)
           --micro [BDN args]   BenchmarkDotNet micro benchmarks instead (codec, merge); e.g. --micro --filter '*'
         """;
@@ -119,6 +124,7 @@ public sealed class RunOptions
         List<string> filters = [], systems = [];
         string? output = null;
         var allocationTypes = false;
+        int? signalRConnections = null;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -138,6 +144,11 @@ public sealed class RunOptions
                 case "--alloc-types":
                     allocationTypes = true;
                     break;
+                case "--signalr-connections":
+                    signalRConnections = int.TryParse(Value(args, ref i), NumberStyles.None, CultureInfo.InvariantCulture, out var connections) && connections > 0
+                        ? connections
+                        : throw new ArgumentException($"Option '--signalr-connections' needs a positive number.\n\n{Usage}");
+                    break;
                 case "--out":
                     output = Value(args, ref i);
                     break;
@@ -150,7 +161,11 @@ public sealed class RunOptions
             }
         }
 
-        return new RunOptions { Mode = mode, Filters = filters, Systems = systems, OutputDirectory = output, AllocationTypes = allocationTypes };
+        return new RunOptions
+        {
+            Mode = mode, Filters = filters, Systems = systems, OutputDirectory = output, AllocationTypes = allocationTypes,
+            SignalRConnections = signalRConnections,
+        };
     }
 
     private static string Value(IReadOnlyList<string> args, ref int i) =>

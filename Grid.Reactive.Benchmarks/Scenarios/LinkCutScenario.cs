@@ -61,7 +61,7 @@ public sealed class LinkCutScenario : IScenario
             }
         }
 
-        context.Results.Note($"link-cut: {context.Options.LinkCuts} cuts each; the cut shuts the remote node down (grid: Manager.DisposeAsync; grpc: Kestrel stopped, connections aborted) and starts a new one on the same port at once; recovery includes that restart and the default reconnect behaviour. cut=acceptor: the surviving caller dials (grid: after its reconnect backoff, 50 ms ± 20 % for the first redial; grpc: its channel's own); cut=dialer (grid only): the restarted node dials as it starts.");
+        context.Results.Note($"link-cut: {context.Options.LinkCuts} cuts each; the cut shuts the remote node down (grid: Manager.DisposeAsync; grpc and signalr: Kestrel stopped, connections aborted) and starts a new one on the same port at once; recovery includes that restart and the default reconnect behaviour. cut=acceptor: the surviving caller dials (grid: after its reconnect backoff, 50 ms ± 20 % for the first redial; grpc: its channel's own; signalr: the HubConnection's WithAutomaticReconnect() defaults, retries after 0, 2, 10 and 30 s); cut=dialer (grid only): the restarted node dials as it starts.");
     }
 
     private async Task MeasureAsync(BenchContext context, string system, string param, IEchoCluster cluster, int caller, int cut)

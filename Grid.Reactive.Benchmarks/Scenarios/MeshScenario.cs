@@ -16,7 +16,7 @@ public sealed class MeshScenario : IScenario
     public string Name => "mesh";
 
     /// <inheritdoc />
-    public string Description => "mesh of 2/4/8 nodes, random pairs, total concurrency 64: req/s, p50, p99";
+    public string Description => "mesh of 2/4/8 nodes, random pairs, total concurrency 64: req/s, p50, p99, pool items per call";
 
     /// <inheritdoc />
     public async Task RunAsync(BenchContext context)
@@ -50,7 +50,7 @@ public sealed class MeshScenario : IScenario
             }
         }
 
-        context.Results.Note("mesh: grid has one WebSocket per pair of nodes, used both ways; grpc and ws-raw have a client (channel / socket) per ordered pair, so with more nodes each ws-raw socket carries fewer calls at once and batches less: there it is a reference, not a ceiling.");
+        context.Results.Note("mesh: grid has one WebSocket per pair of nodes, used both ways; grpc, signalr and ws-raw have a client (channel / HubConnection / socket) per ordered pair, so with more nodes each ws-raw socket carries fewer calls at once and batches less: there it is a reference, not a ceiling.");
     }
 
     private static ClientPicker RandomPairs(IEchoCluster cluster, int nodes)

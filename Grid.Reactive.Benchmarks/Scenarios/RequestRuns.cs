@@ -9,8 +9,11 @@ public sealed record RequestEntry(string System, int Lanes, ClientPicker Pick);
 /// <summary>What the request scenarios share: starting a system, running a load on it, recording or failing.</summary>
 public static class RequestRuns
 {
-    /// <summary>The latency and rate metrics of a request run.</summary>
-    public static readonly string[] RateMetrics = ["req_per_s", "p50_us", "p99_us"];
+    /// <summary>Thread-pool work items completed per round trip, both sides (see <see cref="LoadResult.WorkItemsPerOp"/>).</summary>
+    public const string WorkItemsMetric = "threadpool_items_per_op";
+
+    /// <summary>The latency, rate and thread-pool metrics of a request run.</summary>
+    public static readonly string[] RateMetrics = ["req_per_s", "p50_us", "p99_us", WorkItemsMetric];
 
     /// <summary>Starts <paramref name="system"/>, or records the failure for every parameter and returns null.</summary>
     public static async Task<IEchoCluster?> StartAsync(BenchContext context, string scenario, IEchoSystem system, int nodes, int lanes,
@@ -95,11 +98,11 @@ public static class RequestRuns
             return null;
         }
 
-        context.Progress($"{scenario} {system} {label}: {BenchContext.F(result.PerSecond)} req/s, p50 {BenchContext.F(result.Latency.MicrosAtQuantile(0.5))} us, p99 {BenchContext.F(result.Latency.MicrosAtQuantile(0.99))} us, {BenchContext.F(result.AllocatedPerOp)} B/op");
+        context.Progress($"{scenario} {system} {label}: {BenchContext.F(result.PerSecond)} req/s, p50 {BenchContext.F(result.Latency.MicrosAtQuantile(0.5))} us, p99 {BenchContext.F(result.Latency.MicrosAtQuantile(0.99))} us, {BenchContext.F(result.AllocatedPerOp)} B/op, {BenchContext.F(result.WorkItemsPerOp)} pool items/op");
         return result;
     }
 
-    /// <summary>Records requests/s and the p50 and p99 latencies of a run.</summary>
+    /// <summary>Records requests/s, the p50 and p99 latencies and the thread-pool work items per call of a run.</summary>
     public static void RecordRates(BenchContext context, string scenario, string system, string param, LoadResult result)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -107,6 +110,7 @@ public static class RequestRuns
         context.Results.Add(scenario, system, param, "req_per_s", result.PerSecond);
         context.Results.Add(scenario, system, param, "p50_us", result.Latency.MicrosAtQuantile(0.5));
         context.Results.Add(scenario, system, param, "p99_us", result.Latency.MicrosAtQuantile(0.99));
+        context.Results.Add(scenario, system, param, WorkItemsMetric, result.WorkItemsPerOp);
     }
 
     /// <summary>Records the figures of every system that completed its rounds.</summary>

@@ -11,7 +11,7 @@ public sealed class SingleScenario : IScenario
     public string Name => "single";
 
     /// <inheritdoc />
-    public string Description => "single request echo, 512 B, one connection, concurrency 1/16/64/256: req/s, p50, p99";
+    public string Description => "single request echo, 512 B, one connection, concurrency 1/16/64/256: req/s, p50, p99, pool items per call";
 
     /// <inheritdoc />
     public async Task RunAsync(BenchContext context)
@@ -49,6 +49,7 @@ public sealed class SingleScenario : IScenario
         }
 
         context.Results.Note("tcp-raw is a one-call-at-a-time ping-pong: it has figures at c=1 only.");
+        context.Results.Note($"{RequestRuns.WorkItemsMetric}: ThreadPool.CompletedWorkItemCount over the measured window divided by the round trips completed in it; both sides are in this process, so it counts every hop to the pool of a round trip (socket completions, continuations, queued writes), plus a few per window from the harness and timers.");
     }
 
     private static ClientPicker Fixed(IEchoClient client) => (int _, ref ulong _) => client;

@@ -53,6 +53,6 @@ public sealed class SlowConsumerScenario : IScenario
             }
         }
 
-        context.Results.Note("slow-consumer: peak_mb is the highest managed heap sample (GC.GetTotalMemory without collecting, every 5 ms) in the measured window, in MiB, for the whole process; growth_mb is the peak of the window's last third minus that of its first third (about 0 when flat).");
+        context.Results.Note("slow-consumer: peak_mb is the highest managed heap sample (GC.GetTotalMemory without collecting, every 5 ms) in the measured window, in MiB, for the whole process, from a heap collected before each system's run; growth_mb is the peak of the window's last third minus that of its first third (about 0 when flat). signalr's client buffers a stream's items in an unbounded channel: its producer is held back only by how fast the client's receive loop moves messages into that channel, not by the consumer, so its heap grows for as long as the stream runs.");
     }
 }

@@ -118,6 +118,15 @@ public static class StreamRuns
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(durations);
         context.Progress($"{scenario} {system} {label}: {durations} ...");
+        if (sampleMemory)
+        {
+            // Start from a collected heap, so the garbage an earlier system left (a buffering one leaves hundreds of
+            // MB) does not count in this one's peak.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+        }
+
         var phase = new PhaseFlag();
         var sink = new StreamSink(size, phase, paceMessagesPerSecond);
         using var stop = new CancellationTokenSource();

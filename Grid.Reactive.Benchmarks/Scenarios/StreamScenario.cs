@@ -46,7 +46,7 @@ public sealed class StreamScenario : IScenario
             await StopAllAsync(context, started);
         }
 
-        context.Results.Note("stream: grpc has no message window; its server-streaming call is paced by HTTP/2 flow control (default windows). ws-raw packs as many messages as its credit allows (up to 64 KiB) into one WebSocket message. MB = 2^20 bytes.");
+        context.Results.Note("stream: grpc has no message window; its server-streaming call is paced by HTTP/2 flow control (default windows). signalr has no message window either: the hub method's IAsyncEnumerable is paced only by the transport (the pipe to the WebSocket, TCP), and its client buffers what arrives in an unbounded channel until the consumer takes it. ws-raw packs as many messages as its credit allows (up to 64 KiB) into one WebSocket message. MB = 2^20 bytes.");
     }
 
     /// <summary>Starts every selected stream system (recording those that are n/a or fail to start).</summary>

@@ -1,9 +1,9 @@
 namespace Grid.Reactive.Benchmarks.Systems;
 
-/// <summary>A system that answers single requests (echo) between nodes: grid, grpc, ws-raw or tcp-raw.</summary>
+/// <summary>A system that answers single requests (echo) between nodes: grid, grpc, signalr, ws-raw or tcp-raw.</summary>
 public interface IEchoSystem
 {
-    /// <summary>The system's name in results: grid, grpc, ws-raw or tcp-raw.</summary>
+    /// <summary>The system's name in results: grid, grpc, signalr, ws-raw or tcp-raw.</summary>
     string Name { get; }
 
     /// <summary>Most nodes a cluster of this system can have (tcp-raw: 2).</summary>
