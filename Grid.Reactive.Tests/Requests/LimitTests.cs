@@ -48,6 +48,9 @@ public sealed class LimitTests
         {
             var aToB = nodes[0].Connection(nodes[1].Address);
             var bToA = nodes[1].Connection(nodes[0].Address);
+            var changes = new List<ConnectionState>();
+            using var watchA = aToB.Skip(1).Subscribe(s => { lock (changes) { changes.Add(s); } });
+            using var watchB = bToA.Skip(1).Subscribe(s => { lock (changes) { changes.Add(s); } });
 
             // Legal for a (1 MiB), too large for b (64 KiB): refused before it is sent.
             var tooLarge = Assert.ThrowsAsync<MessageTooLargeException>(async () =>
@@ -63,8 +66,11 @@ public sealed class LimitTests
             // Both limits are met on the same connection, which lived through it all.
             Assert.That(Text(await aToB.Request(Echo, Bytes("still")).ToTask().WaitAsync(RealGrid.Guard)), Does.EndWith(":still"));
             Assert.That((await bToA.Request(Big, BitConverter.GetBytes(60 * 1024)).ToTask().WaitAsync(RealGrid.Guard)).Length, Is.EqualTo(60 * 1024));
-            Assert.That(aToB.LastError, Is.Null);
-            Assert.That(bToA.LastError, Is.Null);
+            Assert.That(aToB.State, Is.EqualTo(ConnectionState.Connected));
+            lock (changes)
+            {
+                Assert.That(changes, Is.Empty, "the connection never dropped");
+            }
         }
         finally
         {
@@ -138,7 +144,10 @@ public sealed class LimitTests
             await SendAsync(socket, new Frame(Op.Request, (ulong)i, deadlineMs: 600_000, handlerId: Big.Value, flags: FrameFlags.Empty));
         }
 
-        await heldBack.WaitAsync(RealGrid.Guard);
+        if (await Task.WhenAny(heldBack, Task.Delay(RealGrid.Guard)) != heldBack)
+        {
+            Assert.Fail($"never held back: served {served}, pending {node.PendingCalls()}, state {node.Connection(peerName).State}, log: {string.Join(" | ", log.Lines.Select(l => l.Text))}");
+        }
         var session = node.Connection(peerName);
         Assert.That(SpinWait.SpinUntil(() => node.PendingCalls() + Volatile.Read(ref served) >= requests, RealGrid.Guard), Is.True,
             "every request arrived: served, or pending");

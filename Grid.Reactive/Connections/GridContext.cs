@@ -58,6 +58,15 @@ internal sealed class GridContext
 
     public ulong InstanceId { get; }
 
+    /// <summary>Set when the node starts an orderly stop: it takes no new calls, and finishes those in flight.</summary>
+    public bool Stopping
+    {
+        get => Volatile.Read(ref _stopping);
+        set => Volatile.Write(ref _stopping, value);
+    }
+
+    private bool _stopping;
+
     /// <summary>
     /// A seed mixed from a number and a text that is the same in every process (string.GetHashCode is randomized
     /// per process, which would make a simulation unreplayable from its seed).

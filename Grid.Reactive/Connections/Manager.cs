@@ -140,10 +140,70 @@ public sealed class Manager : IAsyncDisposable
     }
 
     /// <summary>
-    /// Shuts down: stops dialing and listening, closes every connection (they end in <see cref="ConnectionState.ShutDown"/>),
-    /// fails every call in flight with <see cref="DisconnectedException"/> and cancels every handler. Idempotent.
+    /// Stops in order: takes no new calls (this node's new calls fail with <see cref="DisconnectedException"/>, the
+    /// peers' are refused with it), tells every peer it is going away (they stop sending new calls here and do not
+    /// count it a lost link), waits up to <paramref name="drainTimeout"/> for the calls and streams in flight both ways
+    /// to finish, then shuts down as <see cref="DisposeAsync"/> does. Idempotent; a no-op after disposal.
     /// </summary>
-    /// <returns>Completes when the listener has stopped.</returns>
+    /// <param name="drainTimeout">
+    /// Longest wait for calls in flight, on the grid's scheduler; <see cref="Timeout.InfiniteTimeSpan"/> (or anything
+    /// over a day) waits as long as they take. Zero goes straight to the hard stop.
+    /// </param>
+    /// <param name="cancellationToken">Cuts the wait short; the hard stop still runs.</param>
+    /// <returns>Completes when the node is shut down.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="drainTimeout"/> is negative (other than infinite).</exception>
+    public async ValueTask StopAsync(TimeSpan drainTimeout, CancellationToken cancellationToken = default)
+    {
+        if (drainTimeout < TimeSpan.Zero && drainTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(drainTimeout), drainTimeout, "The drain timeout must not be negative.");
+        }
+
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        _grid.Stopping = true;
+        foreach (var connection in _connections.Values)
+        {
+            connection.CurrentSession?.GoAway();
+        }
+
+        if (drainTimeout != TimeSpan.Zero && PendingCalls() > 0)
+        {
+            // Checked on the grid's scheduler, so a stop in virtual time drains in virtual time.
+            var scheduler = _grid.Scheduler;
+            var drained = Observable.Interval(DrainPoll, scheduler).StartWith(0).Where(_ => PendingCalls() == 0).Select(_ => true);
+            var waited = drainTimeout == Timeout.InfiniteTimeSpan || drainTimeout > TimeSpan.FromDays(1)
+                ? drained
+                : drained.Amb(Observable.Timer(drainTimeout, scheduler).Select(_ => false));
+            try
+            {
+                if (!await waited.FirstAsync().ToTask(cancellationToken).ConfigureAwait(false))
+                {
+                    _grid.Logger.LogWarning("{Address} stopped with {Pending} calls and streams still in flight after the {Timeout} drain timeout",
+                        Address, PendingCalls(), drainTimeout);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
+    /// Shuts down at once: stops dialing and listening, closes every connection (they end in
+    /// <see cref="ConnectionState.ShutDown"/>), fails every call in flight with <see cref="DisconnectedException"/> and
+    /// cancels every handler. Each peer is told with a goodbye written after what was already queued for it, so it sees
+    /// an orderly end, not a lost link. For a stop that first lets calls in flight finish, use <see cref="StopAsync"/>.
+    /// Idempotent.
+    /// </summary>
+    /// <returns>Completes when the goodbyes are written (or a short bound passed) and the listener has stopped.</returns>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -151,12 +211,28 @@ public sealed class Manager : IAsyncDisposable
             return;
         }
 
+        _grid.Stopping = true;
+        var closing = new List<Task>();
         foreach (var connection in _connections.Values)
         {
+            if (connection.CurrentSession is { } session)
+            {
+                closing.Add(session.LinkEnded);
+            }
+
             connection.Shutdown();
         }
 
         _accepted.CloseAll();
+        try
+        {
+            // Wall-clock bound on socket writes, not protocol time: a peer that does not read cannot hold the stop.
+            await Task.WhenAll(closing).WaitAsync(Transport.WebSocketListener.OrderlyCloseBound).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
         if (_listener is not null)
         {
             await _listener.DisposeAsync().ConfigureAwait(false);

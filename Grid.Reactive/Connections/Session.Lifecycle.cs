@@ -193,15 +193,21 @@ internal sealed partial class Session
     {
         while (_parked.Count > 0 && _state == Open)
         {
-            if (_out.QueuedBytes > _grid.Options.MaxQueuedBytes)
+            if (OverBudget)
             {
-                _out.WatchDrain(_grid.Options.MaxQueuedBytes / 2, () => _loop.Post(_resumeWork));
+                // Waiting for the writer (the queue) or for running handlers (their answers resume this).
+                if (_out.QueuedBytes > _grid.Options.MaxQueuedBytes / 2)
+                {
+                    _out.WatchDrain(_grid.Options.MaxQueuedBytes / 2, () => _loop.Post(_resumeWork));
+                }
+
                 return;
             }
 
             var request = _parked.Dequeue();
             if (_incoming.TryGetValue(request.MuxId, out var current) && ReferenceEquals(current, request))
             {
+                _answering++;
                 _grid.Dispatcher.Dispatch(request);
             }
         }

@@ -44,6 +44,9 @@ internal sealed partial class Session : ILinkHandler
     private long _nextMuxId;
     private Exception? _closeReason;
     private bool _closeOrderly;
+    private volatile bool _peerGoingAway;
+    private int _answering;
+    private int _largestAnswer;
 
     private Session(GridContext grid, ILink link, ISessionOwner owner, string? remote)
     {
@@ -94,6 +97,15 @@ internal sealed partial class Session : ILinkHandler
     public int PendingIncoming => _incoming.Count;
 
     public int PendingStreams => Streams.Count;
+
+    /// <summary>True when either side is stopping: no new calls start on this session.</summary>
+    public bool RefusesNewCalls => _peerGoingAway || _grid.Stopping;
+
+    /// <summary>The link is over (see <see cref="ILink.Ended"/>).</summary>
+    public Task LinkEnded => _link.Ended;
+
+    /// <summary>Tells the peer this node is stopping: it takes no new calls here, and calls in flight still finish.</summary>
+    public void GoAway() => Send(new Frame(Op.Disconnect, flags: FrameFlags.Eof, payload: Encoding.UTF8.GetBytes("going away")));
 
     /// <summary>Payload bytes queued for the link and not yet written.</summary>
     public long QueuedBytes => _out.QueuedBytes;
@@ -167,6 +179,16 @@ internal sealed partial class Session : ILinkHandler
             return new DisconnectedException($"Not connected to '{RemoteAddress}'.");
         }
 
+        if (_grid.Stopping)
+        {
+            return new DisconnectedException($"'{_grid.Address}' is shutting down and starts no new calls.");
+        }
+
+        if (_peerGoingAway)
+        {
+            return new DisconnectedException($"'{RemoteAddress}' is shutting down and takes no new calls.");
+        }
+
         if (payloadLength > PeerMaxPayload)
         {
             return new MessageTooLargeException(string.Create(CultureInfo.InvariantCulture,
@@ -221,8 +243,15 @@ internal sealed partial class Session : ILinkHandler
     /// <summary>Loop: a handler answered; sends it unless the call ended first.</summary>
     public void Answer(IncomingRequest request, byte[]? result, Exception? error)
     {
+        _answering--;
+        if (result is not null && result.Length > _largestAnswer)
+        {
+            _largestAnswer = result.Length;
+        }
+
         if (!TryForget(request))
         {
+            ResumeParked();
             return;
         }
 
@@ -243,6 +272,10 @@ internal sealed partial class Session : ILinkHandler
         }
 
         Send(new Frame(Op.Response, request.MuxId, flags: result.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: result));
+        if (_parked.Count > 0)
+        {
+            ResumeParked();
+        }
     }
 
     private void SendError(ulong muxId, ErrorCode code, string text) =>
@@ -379,6 +412,11 @@ internal sealed partial class Session : ILinkHandler
             case >= Op.StreamConnect and <= Op.StreamCloseToClient:
                 Streams.Handle(frame);
                 break;
+            case Op.Disconnect when (frame.Flags & FrameFlags.Eof) != 0:
+                // Going away: no new calls to it; calls in flight finish, then a plain Disconnect follows.
+                _peerGoingAway = true;
+                _grid.Logger.LogInformation("{Remote} is shutting down: no new calls to it from {Local}", RemoteAddress, _grid.Address);
+                break;
             case Op.Disconnect:
                 var why = frame.Payload.IsEmpty ? "shutting down" : Encoding.UTF8.GetString(frame.Payload.Span);
                 Close(new DisconnectedException($"'{RemoteAddress}' closed the connection: {why}."), orderly: true);
@@ -397,6 +435,12 @@ internal sealed partial class Session : ILinkHandler
             return;
         }
 
+        if (_grid.Stopping)
+        {
+            SendError(frame.MuxId, ErrorCode.GoingAway, $"'{_grid.Address}' is shutting down and takes no new calls.");
+            return;
+        }
+
         if (_incoming.Count >= _grid.Options.MaxCallsInFlight)
         {
             throw new ProtocolException(string.Create(CultureInfo.InvariantCulture,
@@ -411,14 +455,21 @@ internal sealed partial class Session : ILinkHandler
         }
 
         TrackDeadline(request, frame.DeadlineMs == 0 ? _grid.Options.DefaultRequestTimeout : TimeSpan.FromMilliseconds(frame.DeadlineMs));
-        if (_parked.Count > 0 || _out.QueuedBytes > _grid.Options.MaxQueuedBytes)
+        if (_parked.Count > 0 || OverBudget)
         {
             Park(request);
             return;
         }
 
+        _answering++;
         _grid.Dispatcher.Dispatch(request);
     }
+
+    /// <summary>
+    /// Loop: the output budget counts what is queued and what the handlers running now are about to answer (as large
+    /// as the largest answer yet), so a burst of requests cannot start more handlers than the budget can take.
+    /// </summary>
+    private bool OverBudget => _out.QueuedBytes + ((long)_answering * _largestAnswer) > _grid.Options.MaxQueuedBytes;
 
     /// <summary>A copy of a message that arrived while the loop was busy elsewhere.</summary>
     private sealed class CopiedMessage(Session session, byte[] buffer, int length) : ILoopWork

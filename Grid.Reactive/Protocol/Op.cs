@@ -63,7 +63,11 @@ public enum Op : byte
     /// </summary>
     StreamCloseToClient = 16,
 
-    /// <summary>The sender is closing the connection on purpose (shutdown); payload may carry a reason text.</summary>
+    /// <summary>
+    /// The sender is closing the connection on purpose (shutdown); payload may carry a reason text. With
+    /// <see cref="FrameFlags.Eof"/> it is going away: it takes no new calls on this connection, calls in flight still
+    /// finish, and a plain Disconnect follows.
+    /// </summary>
     Disconnect = 17,
 
     /// <summary>Several frames in one transport message: the sequence number is their count and the payload their concatenated encodings.</summary>

@@ -34,6 +34,12 @@ internal interface ILink
     /// is called once (with <paramref name="reason"/>, or with the transport's own error if it failed first).
     /// </summary>
     void Close(Exception? reason);
+
+    /// <summary>
+    /// Completes once the link, closed, is over: an orderly close has written everything queued, then its close, and
+    /// heard the peer's close (so nothing written is lost to a reset); an error close has given up. Never faults.
+    /// </summary>
+    Task Ended => Task.CompletedTask;
 }
 
 /// <summary>The protocol side of a link: what a link delivers to and pulls from.</summary>

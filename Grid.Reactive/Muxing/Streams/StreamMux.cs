@@ -28,7 +28,7 @@ internal sealed class StreamMux
 
     public bool TryRegister(ClientStreamCall call)
     {
-        if (!_session.IsOpen)
+        if (!_session.IsOpen || _session.RefusesNewCalls)
         {
             return false;
         }
@@ -142,6 +142,13 @@ internal sealed class StreamMux
 
     private void Open(in Frame frame)
     {
+        if (_grid.Stopping)
+        {
+            _session.Send(new Frame(Op.StreamConnectError, frame.MuxId, flags: FrameFlags.Error,
+                payload: Encoding.UTF8.GetBytes($"'{_grid.Address}' is shutting down and takes no new streams.")));
+            return;
+        }
+
         if (!_grid.Handlers.TryGetStream(frame.HandlerId, frame.Subroute, out var registration))
         {
             var text = $"No stream {HandlerRegistry.Describe(frame.HandlerId, frame.Subroute)} is registered on '{_grid.Address}'.";

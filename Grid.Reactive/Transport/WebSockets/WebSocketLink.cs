@@ -67,8 +67,12 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
 
     public string Description { get; }
 
+
     /// <summary>Completes when the link is over and its socket disposed (the accepting side keeps its request open until then).</summary>
     public Task Completion => _completion.Task;
+
+    /// <inheritdoc/>
+    public Task Ended => _completion.Task;
 
     public void Start(ILinkHandler handler)
     {

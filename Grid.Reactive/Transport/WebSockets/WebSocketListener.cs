@@ -80,6 +80,9 @@ internal sealed class WebSocketListener : IAsyncDisposable
     /// Stops Kestrel. Links still open (or still finishing an orderly close) are closed with a
     /// <see cref="DisconnectedException"/> and their sockets aborted first, so that stopping never waits for a peer.
     /// </summary>
+    /// <summary>How long stopping waits for links closing in order to write their last messages (wall-clock: socket I/O).</summary>
+    internal static readonly TimeSpan OrderlyCloseBound = TimeSpan.FromSeconds(2);
+
     public async ValueTask DisposeAsync()
     {
         WebSocketLink[] open;
@@ -92,6 +95,16 @@ internal sealed class WebSocketListener : IAsyncDisposable
 
             _stopping = true;
             open = [.. _links];
+        }
+
+        // Links closing in order (a node shutting down) get a bounded moment to write their goodbye and what was
+        // queued before it; then every socket is aborted, so stopping never waits on a peer for long.
+        try
+        {
+            await Task.WhenAll(open.Select(l => l.Completion)).WaitAsync(OrderlyCloseBound).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
         }
 
         foreach (var link in open)
