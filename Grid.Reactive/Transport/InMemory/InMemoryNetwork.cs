@@ -96,6 +96,7 @@ public sealed partial class InMemoryNetwork : GridTransport
     {
         ArgumentException.ThrowIfNullOrEmpty(localAddress);
         ArgumentNullException.ThrowIfNull(settings);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(settings.MaxMessageSize, nameof(settings));
         ArgumentNullException.ThrowIfNull(onAccepted);
         cancellationToken.ThrowIfCancellationRequested();
         var listener = new InMemoryListener(this, localAddress, settings, onAccepted);
