@@ -61,7 +61,7 @@ public sealed class SimulatedGridCapacityTests
         Assert.That(large.Messages[0].Value.Value, Is.EqualTo("b:large"));
         Assert.That(large.Messages[0].Time, Is.InRange(Ms(10 + 500), Ms(10 + 520)));
         Assert.That(small.Messages[0].Value.Value, Is.EqualTo("b:small"));
-        Assert.That(small.Messages[0].Time, Is.GreaterThanOrEqualTo(large.Messages[0].Time));
+        Assert.That(small.Messages[0].Time, Is.GreaterThanOrEqualTo(large.Messages[0].Time).And.GreaterThan(Ms(10 + 500)), "it waited behind the large answer");
         Assert.That(_grid.Trace.Select(e => e.ToString()), Does.Contain("0.00:00:00.0100000 Fault b->a bandwidth 100000 B/s"));
 
         _grid.SetBandwidth("b", "a", null);
