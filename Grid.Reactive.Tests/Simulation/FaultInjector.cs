@@ -5,11 +5,13 @@ namespace Grid.Reactive.Tests.Simulation;
 
 /// <summary>
 /// Injects one random fault at a time into a <see cref="SimulatedGrid"/>, and schedules its undoing (a heal, a release,
-/// a restart) a random while later. Every choice comes from the grid's seeded random, in scheduler order.
+/// a restart) a random while later. Every choice comes from the grid's seeded random, in scheduler order. A hostile
+/// <see cref="SimulationProfile"/> adds capacity faults (see <see cref="CapacityFaults"/>).
 /// </summary>
-internal sealed class FaultInjector(SimulatedGrid grid)
+internal sealed class FaultInjector(SimulatedGrid grid, SimulationProfile? profile = null)
 {
     private readonly Random _random = grid.Random;
+    private readonly SimulationProfile _profile = profile ?? SimulationProfile.Default;
     private bool _stopped;
 
     public int Injected { get; private set; }
@@ -20,6 +22,12 @@ internal sealed class FaultInjector(SimulatedGrid grid)
     public void InjectOne()
     {
         Injected++;
+        if (_profile.CapacityFaultPercent > 0 && _random.Next(100) < _profile.CapacityFaultPercent)
+        {
+            CapacityFaults.InjectOne(grid, _profile, Later);
+            return;
+        }
+
         var roll = _random.Next(100);
         var (a, b) = RandomPair();
         switch (roll)

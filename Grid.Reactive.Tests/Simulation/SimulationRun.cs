@@ -22,8 +22,9 @@ internal sealed record SimulationOutcome(int Seed, int Nodes, int Calls, int Str
 /// random pairs (echo with a random delay, failures, handlers that never answer, relays through a third node, missing
 /// handlers; random deadlines; a few large payloads; some cancelled by the caller) and random streams (server push,
 /// client push, two-way, in both handler shapes, with small windows; see <see cref="StreamWorkload"/>), while random
-/// faults are injected and undone (latency, cuts, partitions, crashes and restarts, orderly stops, holds, drops); then
-/// everything is healed and the grid settles. The invariants are then checked: see <see cref="CallLedger"/> for the
+/// faults are injected and undone (latency, cuts, partitions, crashes and restarts, orderly stops, holds, drops; with a
+/// hostile <see cref="SimulationProfile"/>, also slow links, stuck or slow readers and a node with a small message size
+/// limit); then everything is healed and the grid settles. The invariants are then checked: see <see cref="CallLedger"/> for the
 /// calls, <see cref="StreamLedger"/> for the streams, and below for the grid.
 /// </summary>
 internal static class SimulationRun
@@ -35,15 +36,18 @@ internal static class SimulationRun
     private static readonly TimeSpan MeanStreamGap = TimeSpan.FromMilliseconds(40);
     private static readonly TimeSpan SettleLimit = TimeSpan.FromSeconds(30);
 
-    public static async Task<SimulationOutcome> RunAsync(int seed, bool traceFrames = false)
+    public static async Task<SimulationOutcome> RunAsync(int seed, bool traceFrames = false, SimulationProfile? profile = null)
     {
+        profile ??= SimulationProfile.Default;
+        var nodes = Names[..(5 + (int)((uint)seed % 3))];
+        var smallNode = profile.SmallLimitNode(seed, nodes);
         var scheduler = new InspectableTestScheduler();
         var ledger = new CallLedger(scheduler);
         var streams = new StreamLedger(scheduler);
         SimulatedGrid? current = null;
         var grid = new SimulatedGrid(new SimulationOptions
         {
-            Nodes = Names[..(5 + (int)((uint)seed % 3))],
+            Nodes = nodes,
             Scheduler = scheduler,
             Seed = seed,
             TraceFrames = traceFrames,
@@ -56,6 +60,7 @@ internal static class SimulationRun
                 StreamPingInterval = TimeSpan.FromMilliseconds(250),
                 StreamTimeout = TimeSpan.FromSeconds(1),
                 Reconnect = o.Reconnect with { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(1), Jitter = 0.3 },
+                MaxMessageSize = o.Address == smallNode ? profile.SmallLimit!.Value : o.MaxMessageSize,
             },
             Setup = manager =>
             {
@@ -66,7 +71,7 @@ internal static class SimulationRun
         current = grid;
         using var drops = streams.Watch(grid);
         var violations = new List<string>();
-        var faults = new FaultInjector(grid);
+        var faults = new FaultInjector(grid, profile);
         try
         {
             grid.Start();
@@ -76,7 +81,7 @@ internal static class SimulationRun
             }
 
             var end = scheduler.Now + Workload;
-            Repeat(grid, end, () => Exponential(grid, MeanCallGap), () => Call(grid, ledger));
+            Repeat(grid, end, () => Exponential(grid, MeanCallGap), () => Call(grid, ledger, smallNode, profile.SmallLimit));
             Repeat(grid, end, () => Exponential(grid, MeanStreamGap), () => StreamWorkload.OpenOne(grid, streams));
             Repeat(grid, end, () => TimeSpan.FromMilliseconds(100 + grid.Random.Next(700)), faults.InjectOne);
             grid.RunFor(Workload);
@@ -91,6 +96,10 @@ internal static class SimulationRun
                 foreach (var to in grid.Nodes.Where(n => n != from))
                 {
                     grid.SetLatency(from, to, TimeSpan.FromMilliseconds(1));
+                    if (profile.CapacityFaultPercent > 0)
+                    {
+                        grid.SetBandwidth(from, to, null);
+                    }
                 }
             }
 
@@ -174,7 +183,7 @@ internal static class SimulationRun
         grid.Scheduler.Schedule(gap(), Next);
     }
 
-    private static void Call(SimulatedGrid grid, CallLedger ledger)
+    private static void Call(SimulatedGrid grid, CallLedger ledger, string? smallNode, int? smallLimit)
     {
         var random = grid.Random;
         var from = grid.Nodes[random.Next(grid.Nodes.Count)];
@@ -192,6 +201,12 @@ internal static class SimulationRun
 
         // Now and then a payload large enough to travel alone rather than merged with other frames.
         var padding = random.Next(100) < 3 ? 20_000 + random.Next(80_000) : random.Next(64);
+        if (from == smallNode)
+        {
+            // The small node's own calls fit its own limit (a larger one is the caller's ArgumentException, not a finding).
+            padding = Math.Min(padding, smallLimit!.Value - 2048);
+        }
+
         var call = Call(grid, ledger, from, to, kind, TimeSpan.FromMilliseconds(20 + random.Next(2000)), relayTo, padding);
         if (random.Next(100) < 8)
         {

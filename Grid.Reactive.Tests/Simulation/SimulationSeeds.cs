@@ -53,8 +53,9 @@ internal static class SimulationSeeds
         return [.. Enumerable.Range(1, Parse(many))];
     }
 
-    public static string ReplayCommand(int seed) => string.Create(CultureInfo.InvariantCulture,
-        $"dotnet test -c Release --filter \"FullyQualifiedName~{Test}\" -- 'TestRunParameters.Parameter(name=\"{OneParameter}\", value=\"{seed}\")'   (or: {OneVariable}={seed} dotnet test -c Release --filter \"FullyQualifiedName~{Test}\")");
+    /// <summary>How to replay <paramref name="seed"/> of <paramref name="test"/> (a <c>Fixture.Method</c>; by default the plain simulation).</summary>
+    public static string ReplayCommand(int seed, string test = Test) => string.Create(CultureInfo.InvariantCulture,
+        $"dotnet test -c Release --filter \"FullyQualifiedName~{test}\" -- 'TestRunParameters.Parameter(name=\"{OneParameter}\", value=\"{seed}\")'   (or: {OneVariable}={seed} dotnet test -c Release --filter \"FullyQualifiedName~{test}\")");
 
     private static string? Setting(string parameter, string variable)
     {

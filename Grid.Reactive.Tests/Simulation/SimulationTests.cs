@@ -13,6 +13,8 @@ namespace Grid.Reactive.Tests.Simulation;
 [Category("Simulation")]
 public sealed class SimulationTests
 {
+    private const string Test = nameof(SimulationTests) + "." + nameof(Seeds_KeepEveryInvariant);
+
     [Test]
     public async Task Seeds_KeepEveryInvariant()
     {
@@ -62,7 +64,8 @@ public sealed class SimulationTests
     private static string Around(List<string> lines, int index) =>
         string.Join("\n        ", lines.Skip(Math.Max(0, index - 3)).Take(7));
 
-    private static string Report(List<SimulationOutcome> failed)
+    /// <summary>What the failing seeds broke, with how to replay each and the end of the first one's trace.</summary>
+    internal static string Report(List<SimulationOutcome> failed, string test = Test)
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"{failed.Count} seed(s) broke an invariant: {string.Join(", ", failed.Select(f => f.Seed))}");
@@ -80,7 +83,7 @@ public sealed class SimulationTests
                 text.AppendLine(CultureInfo.InvariantCulture, $"  - ... and {outcome.Violations.Count - 10} more");
             }
 
-            text.AppendLine(CultureInfo.InvariantCulture, $"  Replay: {SimulationSeeds.ReplayCommand(outcome.Seed)}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  Replay: {SimulationSeeds.ReplayCommand(outcome.Seed, test)}");
         }
 
         var worst = failed[0];

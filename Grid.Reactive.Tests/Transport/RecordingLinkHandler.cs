@@ -20,6 +20,7 @@ internal sealed class RecordingLinkHandler : ILinkHandler
     private readonly Func<long> _clock;
     private readonly ConcurrentQueue<byte[]> _outgoing = new();
     private readonly List<ReceivedMessage> _received = [];
+    private readonly List<ReceivedMessage> _written = [];
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource<Exception?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<(int Count, TaskCompletionSource Signal)> _waiters = [];
@@ -64,6 +65,21 @@ internal sealed class RecordingLinkHandler : ILinkHandler
     public Task<Exception?> Closed => _closed.Task;
 
     public int TryWriteCalls => Volatile.Read(ref _tryWriteCalls);
+
+    /// <summary>The messages TryWriteMessage handed to the link, as "time:text", with the clock reading when it was asked.</summary>
+    public IReadOnlyList<string> Writes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _written.Select(m => $"{m.Time}:{m.Text}")];
+            }
+        }
+    }
+
+    /// <summary>Messages queued and not yet handed to the link.</summary>
+    public int QueuedCount => _outgoing.Count;
 
     /// <summary>Broken promises seen: overlapping writer calls, or a message or second OnClosed after OnClosed.</summary>
     public int Violations => Volatile.Read(ref _violations);
@@ -154,6 +170,11 @@ internal sealed class RecordingLinkHandler : ILinkHandler
             var span = output.GetSpan(message.Length);
             message.CopyTo(span);
             output.Advance(message.Length);
+            lock (_gate)
+            {
+                _written.Add(new ReceivedMessage(_clock(), message));
+            }
+
             return true;
         }
         finally

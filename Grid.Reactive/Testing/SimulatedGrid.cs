@@ -8,7 +8,7 @@ namespace Grid.Reactive.Testing;
 /// <summary>
 /// A whole grid in one process and in virtual time: one <see cref="Manager"/> per node, all on the one scheduler
 /// the caller passes (a <c>TestScheduler</c>), linked by an <see cref="InMemoryNetwork"/> whose faults the grid
-/// injects and records: latency, cuts, partitions, holds, drops, node crashes and restarts. Every random choice comes
+/// injects and records: latency, bandwidth, cuts, partitions, holds, drops, slow readers, node crashes and restarts. Every random choice comes
 /// from <see cref="SimulationOptions.Seed"/>, so a run replays exactly, and <see cref="Trace"/> shows it did.
 /// </summary>
 /// <remarks>
@@ -53,7 +53,7 @@ public sealed partial class SimulatedGrid : IAsyncDisposable
         _advance = options.Advance ?? VirtualClock.For(options.Scheduler);
         _trace = new SimulationTrace(options.Scheduler);
         Nodes = [.. options.Nodes];
-        Network = new InMemoryNetwork(options.Scheduler) { DefaultLatency = options.DefaultLatency };
+        Network = new InMemoryNetwork(options.Scheduler) { DefaultLatency = options.DefaultLatency, DefaultBandwidth = options.DefaultBandwidth };
         Random = new Random(options.Seed);
     }
 
@@ -256,8 +256,8 @@ public sealed partial class SimulatedGrid : IAsyncDisposable
     }
 
     /// <summary>
-    /// Ends every network fault: heals cuts and partitions, releases holds, cancels drops (latencies stay). Nodes that
-    /// are down stay down: <see cref="Start()"/> brings them back.
+    /// Ends every network fault: heals cuts and partitions, releases holds and stopped or slow readers, cancels drops
+    /// (latencies and bandwidths stay). Nodes that are down stay down: <see cref="Start()"/> brings them back.
     /// </summary>
     public void HealAll()
     {

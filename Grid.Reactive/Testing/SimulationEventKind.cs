@@ -15,10 +15,10 @@ public enum SimulationEventKind
     /// <summary>A node's connection to a remote changed state; the detail is the new <see cref="ConnectionState"/>.</summary>
     ConnectionState,
 
-    /// <summary>A fault was injected into the network: latency, cut, partition, hold, drop.</summary>
+    /// <summary>A fault was injected into the network: latency, bandwidth, cut, partition, hold, drop, a reader that stops or slows.</summary>
     Fault,
 
-    /// <summary>A fault was undone: heal, release, heal all.</summary>
+    /// <summary>A fault was undone: heal, release, resume reading, heal all.</summary>
     Heal,
 
     /// <summary>A call made through <see cref="SimulatedGrid.Request"/> was subscribed.</summary>

@@ -33,6 +33,12 @@ public sealed record SimulationOptions
     public TimeSpan DefaultLatency { get; init; } = TimeSpan.FromMilliseconds(1);
 
     /// <summary>
+    /// Bandwidth of every direction, in bytes per virtual second, until <see cref="SimulatedGrid.SetBandwidth"/> changes
+    /// one (see <see cref="InMemoryNetwork.DefaultBandwidth"/>). Default null: unlimited.
+    /// </summary>
+    public long? DefaultBandwidth { get; init; }
+
+    /// <summary>
     /// Adjusts a node's <see cref="ManagerOptions"/> (its <see cref="ManagerOptions.Address"/> says which node) before
     /// the node is built, at the first start and at every restart. The options handed in already carry the node's
     /// address, the remotes, the simulated transport, a shared-secret authenticator, the scheduler and a seeded

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reactive.Concurrency;
 using Grid.Reactive.Protocol;
 
@@ -5,19 +6,23 @@ namespace Grid.Reactive.Transport;
 
 /// <summary>
 /// One end of an in-memory link. Its inbound queue holds what the peer sent (and the peer's end marker), delivered on
-/// the network's scheduler by at most one drain at a time; its writer passes also run on the scheduler.
+/// the network's scheduler by at most one drain at a time; its writer passes also run on the scheduler (see
+/// <c>InMemoryEndpoint.Writer.cs</c>).
 /// </summary>
 /// <remarks>
 /// All mutable state is guarded by the network's lock; the handler is always called outside it. Because the inbound
 /// queue is drained by one scheduled item at a time, <see cref="ILinkHandler.OnMessage"/> and
 /// <see cref="ILinkHandler.OnClosed"/> never overlap, and OnClosed comes after the last message delivered.
+/// Like the WebSocket link, an endpoint refuses a message larger than its own <see cref="LinkSettings.MaxMessageSize"/>:
+/// it delivers nothing of it and closes with a <see cref="ProtocolException"/>.
 /// </remarks>
-internal sealed class InMemoryEndpoint : ILink
+internal sealed partial class InMemoryEndpoint : ILink
 {
     private readonly InMemoryNetwork _network;
     private readonly FlushGate _flush = new();
     private readonly Queue<InMemoryDelivery> _inbound = new();
     private readonly Action _writePass;
+    private readonly int _maxMessageSize;
 
     private ILinkHandler? _handler;
     private bool _closed;
@@ -27,14 +32,22 @@ internal sealed class InMemoryEndpoint : ILink
     private DateTimeOffset? _drainScheduledAt;
     private long _drainToken;
 
-    public InMemoryEndpoint(InMemoryNetwork network, long id, string local, string remote, bool isDialer)
+    /// <summary>Bytes of the messages in <see cref="_inbound"/>: sent by the peer, not yet read here.</summary>
+    private long _inboundBytes;
+
+    /// <summary>When this side last finished reading a message; a slow reader starts on the next one no earlier.</summary>
+    private DateTimeOffset _readerFreeAt = DateTimeOffset.MinValue;
+
+    public InMemoryEndpoint(InMemoryNetwork network, long id, string local, string remote, bool isDialer, LinkSettings settings)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(settings.MaxMessageSize);
         _network = network;
         Id = id;
         Local = local;
         Remote = remote;
         IsDialer = isDialer;
         Peer = this;
+        _maxMessageSize = settings.MaxMessageSize;
         _writePass = WritePass;
     }
 
@@ -124,6 +137,7 @@ internal sealed class InMemoryEndpoint : ILink
     public void EnqueueLocked(InMemoryDelivery delivery)
     {
         _inbound.Enqueue(delivery);
+        _inboundBytes += delivery.Message?.Length ?? 0;
         RequestDrainLocked(_inbound.Peek().Due);
     }
 
@@ -147,8 +161,41 @@ internal sealed class InMemoryEndpoint : ILink
         _closed = true;
         _closeError = error;
         _inbound.Clear();
+        _inboundBytes = 0;
         _network.EndpointClosedLocked(this);
         RequestDrainLocked(Scheduler.Now);
+        Peer.WakeWriterLocked();
+    }
+
+    /// <summary>
+    /// When the head of the inbound queue may be handed over: at its due time, or, for a slow reader, once it has read it
+    /// (it reads one item at a time, starting no earlier than the end of the previous one); null while this side does
+    /// not read at all.
+    /// </summary>
+    private DateTimeOffset? ReadyAtLocked(InMemoryDelivery head)
+    {
+        if (_network.ReaderFaultLocked(Remote, Local) is not { } fault)
+        {
+            return head.Due;
+        }
+
+        if (fault.IsStopped)
+        {
+            return null;
+        }
+
+        var start = head.Due > _readerFreeAt ? head.Due : _readerFreeAt;
+        return head.IsEnd ? start : start + InMemoryNetwork.TimeToMove(head.Message!.Length, fault.BytesPerSecond);
+    }
+
+    /// <summary>Takes the next message off the inbound queue: the bytes leave the sender's window, which may let it write again.</summary>
+    private byte[] TakeMessageLocked()
+    {
+        var message = _inbound.Dequeue().Message!;
+        _inboundBytes -= message.Length;
+        _readerFreeAt = Scheduler.Now;
+        Peer.WakeWriterLocked();
+        return message;
     }
 
     private void Drain(long token)
@@ -169,6 +216,7 @@ internal sealed class InMemoryEndpoint : ILink
         while (true)
         {
             byte[]? message = null;
+            ProtocolException? oversized = null;
             var notifyClose = false;
             Exception? closeError = null;
             lock (_network.Gate)
@@ -184,27 +232,42 @@ internal sealed class InMemoryEndpoint : ILink
                 {
                     _draining = false;
                 }
-                else if (_inbound.Peek().Due > Scheduler.Now)
+                else if (ReadyAtLocked(_inbound.Peek()) is not { } readyAt)
+                {
+                    // A stopped reader: what is in flight stays until reading resumes.
+                    _draining = false;
+                }
+                else if (readyAt > Scheduler.Now)
                 {
                     _draining = false;
-                    RequestDrainLocked(_inbound.Peek().Due);
+                    RequestDrainLocked(readyAt);
+                }
+                else if (_inbound.Peek().IsEnd)
+                {
+                    var end = _inbound.Dequeue();
+                    EndLocked(end.PeerError);
+                    notifyClose = true;
+                    _closeNotified = true;
+                    closeError = end.PeerError;
+                    _draining = false;
+                }
+                else if (_inbound.Peek().Message!.Length > _maxMessageSize)
+                {
+                    // As the WebSocket link: nothing of the message is delivered, and the link closes.
+                    var size = TakeMessageLocked().Length;
+                    oversized = new ProtocolException(string.Create(CultureInfo.InvariantCulture,
+                        $"{Description}: received a message of {size} bytes, larger than the {_maxMessageSize} bytes allowed."));
                 }
                 else
                 {
-                    var delivery = _inbound.Dequeue();
-                    if (delivery.IsEnd)
-                    {
-                        EndLocked(delivery.PeerError);
-                        notifyClose = true;
-                        _closeNotified = true;
-                        closeError = delivery.PeerError;
-                        _draining = false;
-                    }
-                    else
-                    {
-                        message = delivery.Message;
-                    }
+                    message = TakeMessageLocked();
                 }
+            }
+
+            if (oversized is not null)
+            {
+                Close(oversized);
+                continue;
             }
 
             if (message is null)
@@ -227,66 +290,6 @@ internal sealed class InMemoryEndpoint : ILink
             {
                 Close(ex);
             }
-        }
-    }
-
-    private void WritePass()
-    {
-        var handler = Volatile.Read(ref _handler);
-        using var output = new PooledBufferWriter();
-        try
-        {
-            while (true)
-            {
-                while (handler is not null && !IsClosed())
-                {
-                    output.Clear();
-                    if (!handler.TryWriteMessage(output))
-                    {
-                        break;
-                    }
-
-                    Transmit(output.WrittenSpan.ToArray());
-                }
-
-                if (IsClosed() || _flush.TryEnd())
-                {
-                    // Closed: the gate stays busy for good, so no later pass starts.
-                    return;
-                }
-
-                handler = Volatile.Read(ref _handler);
-            }
-        }
-#pragma warning disable CA1031 // A handler that throws ends its link with that error instead of killing the scheduler.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            Close(ex);
-        }
-    }
-
-    private bool IsClosed()
-    {
-        lock (_network.Gate)
-        {
-            return _closed;
-        }
-    }
-
-    private void Transmit(byte[] message)
-    {
-        lock (_network.Gate)
-        {
-            var peer = Peer;
-            if (_closed || peer._closed || _network.TryDropLocked(Local, Remote))
-            {
-                // Bytes sent towards a closed end vanish, as they would on a socket.
-                return;
-            }
-
-            message = _network.CorruptLocked(Local, Remote, message);
-            peer.EnqueueLocked(new InMemoryDelivery(message, null, Scheduler.Now + _network.LatencyLocked(Local, Remote)));
         }
     }
 }

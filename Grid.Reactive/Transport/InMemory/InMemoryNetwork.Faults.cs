@@ -3,7 +3,7 @@ using Grid.Reactive.Transport;
 
 namespace Grid.Reactive;
 
-/// <summary>The fault hooks of the in-memory network: latency, cuts and partitions, holds, drops, corruption and crashes.</summary>
+/// <summary>The fault hooks of the in-memory network: latency, cuts and partitions, holds, drops, corruption and crashes (bandwidth and slow readers: <c>InMemoryNetwork.Capacity.cs</c>).</summary>
 public sealed partial class InMemoryNetwork
 {
     /// <summary>The lock guarding the network and all its endpoints.</summary>
@@ -165,7 +165,9 @@ public sealed partial class InMemoryNetwork
 
     /// <summary>
     /// Ends every fault at once: heals every cut and partition, releases every hold (waiting messages are delivered
-    /// as with <see cref="Release"/>) and cancels every pending <see cref="DropNext"/>. Latencies stay as they are.
+    /// as with <see cref="Release"/>), ends every <see cref="StopReading"/> and <see cref="ReadSlowly"/> (as with
+    /// <see cref="ResumeReading"/>) and cancels every pending <see cref="DropNext"/>. Latencies and bandwidths stay as
+    /// they are.
     /// </summary>
     public void HealAll()
     {
@@ -173,6 +175,7 @@ public sealed partial class InMemoryNetwork
         {
             _cuts.Clear();
             _drops.Clear();
+            ClearReaderFaultsLocked();
             if (_held.Count == 0)
             {
                 return;

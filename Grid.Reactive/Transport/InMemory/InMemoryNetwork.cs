@@ -6,18 +6,25 @@ namespace Grid.Reactive;
 /// <summary>
 /// An in-process network for tests and simulation: links are pairs of in-memory pipes whose messages are delivered
 /// on <see cref="Scheduler"/> (under a <c>TestScheduler</c>, in virtual time and in a deterministic order), with hooks
-/// to add latency, cut and heal links, partition the network, reset a node's links, and hold or drop messages.
-/// <see cref="Testing.SimulatedGrid"/> drives it for a whole grid.
+/// to add latency, limit bandwidth, cut and heal links, partition the network, reset a node's links, hold or drop
+/// messages, and make a node read slowly or not at all. <see cref="Testing.SimulatedGrid"/> drives it for a whole grid.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Addresses are the managers' address strings, compared ordinally. Every hook is thread-safe. The per-direction hooks
-/// (<see cref="SetLatency"/>, <see cref="Hold"/>, <see cref="DropNext"/>) apply to every link, current or future, from
-/// one address to the other.
+/// (<see cref="SetLatency"/>, <see cref="SetBandwidth"/>, <see cref="Hold"/>, <see cref="DropNext"/>,
+/// <see cref="StopReading"/>) apply to every link, current or future, from one address to the other.
+/// </para>
+/// <para>
+/// As on a WebSocket, each end refuses a message larger than its own manager's <c>MaxMessageSize</c> (the dialer's
+/// and the acceptor's may differ): it delivers nothing of it and closes the link with a <see cref="ProtocolException"/>.
+/// Bandwidth is unlimited by default (<see cref="DefaultBandwidth"/>); with one, a message occupies the wire for its
+/// size over the bandwidth, and the sending link pulls the next message only once the previous one is on the wire.
 /// </para>
 /// <para>
 /// A writer pass runs on the scheduler after the endpoint's owner asks for a flush; each message it writes is copied
-/// and becomes due at the peer at the scheduler's time of the pass plus the direction's latency. Messages are delivered
+/// and becomes due at the peer at the scheduler's time of the pass plus the direction's latency (plus its time on the
+/// wire, with a bandwidth). Messages are delivered
 /// to the peer's handler on the scheduler, one at a time and in the order sent, never before the handler is started.
 /// The acceptor's endpoint is handed to the listener's callback inline, on the dialing thread, before
 /// <c>DialAsync</c> returns. Closing an endpoint ends the pair: its own handler's <c>OnClosed</c> runs on the scheduler,
@@ -88,9 +95,11 @@ public sealed partial class InMemoryNetwork : GridTransport
     internal override ValueTask<IAsyncDisposable> ListenAsync(string localAddress, LinkSettings settings, Action<ILink> onAccepted, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(localAddress);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(settings.MaxMessageSize, nameof(settings));
         ArgumentNullException.ThrowIfNull(onAccepted);
         cancellationToken.ThrowIfCancellationRequested();
-        var listener = new InMemoryListener(this, localAddress, onAccepted);
+        var listener = new InMemoryListener(this, localAddress, settings, onAccepted);
         lock (Gate)
         {
             if (!_listeners.TryAdd(localAddress, listener))
@@ -106,6 +115,7 @@ public sealed partial class InMemoryNetwork : GridTransport
     {
         ArgumentException.ThrowIfNullOrEmpty(localAddress);
         ArgumentException.ThrowIfNullOrEmpty(remoteAddress);
+        ArgumentNullException.ThrowIfNull(settings);
         cancellationToken.ThrowIfCancellationRequested();
         InMemoryEndpoint dialer;
         InMemoryEndpoint acceptor;
@@ -122,8 +132,9 @@ public sealed partial class InMemoryNetwork : GridTransport
                 throw new IOException($"Cannot dial {remoteAddress} from {localAddress}: no node listens at {remoteAddress}.");
             }
 
-            dialer = new InMemoryEndpoint(this, ++_nextEndpointId, localAddress, remoteAddress, isDialer: true);
-            acceptor = new InMemoryEndpoint(this, ++_nextEndpointId, remoteAddress, localAddress, isDialer: false);
+            // Each end enforces its own manager's limit on what it receives: the dialer's from the dial, the acceptor's from the listen.
+            dialer = new InMemoryEndpoint(this, ++_nextEndpointId, localAddress, remoteAddress, isDialer: true, settings);
+            acceptor = new InMemoryEndpoint(this, ++_nextEndpointId, remoteAddress, localAddress, isDialer: false, listener.Settings);
             dialer.Peer = acceptor;
             acceptor.Peer = dialer;
             _open.Add(dialer);
