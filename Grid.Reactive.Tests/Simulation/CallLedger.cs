@@ -230,6 +230,9 @@ internal sealed class CallLedger(IScheduler scheduler)
             DisconnectedException or DeadlineExceededException => Kind != CallKind.Probe,
             RemoteException => (Kind == CallKind.Fail && error.Message.Contains(Payload, StringComparison.Ordinal)) || Kind == CallKind.Relay,
             HandlerNotFoundException => Kind == CallKind.Missing,
+
+            // Hostile runs give one node a small MaxMessageSize: a call over it fails alone, the connection lives on.
+            MessageTooLargeException => Kind != CallKind.Probe,
             _ => false,
         };
 

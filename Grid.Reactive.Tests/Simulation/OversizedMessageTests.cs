@@ -49,22 +49,6 @@ public sealed class OversizedMessageTests
     public async Task TearDown() => await _grid.DisposeAsync();
 
     [Test]
-    public void AMessageOverTheReceiversLimit_EndsTheLink_AsOnAWebSocket()
-    {
-        // Pins the transport's part only: the 100 kB answer is refused by a's end of the link. (What the protocol then
-        // does with the calls on that connection is the core's business: see the explicit test below.)
-        var big = Call("a", "b", Big);
-        _grid.RunFor(TimeSpan.FromMilliseconds(100));
-
-        Assert.That(big.Messages.Single().Value.Kind, Is.EqualTo(System.Reactive.NotificationKind.OnError));
-        Assert.That(_grid.Trace.Any(e => e.Kind == SimulationEventKind.ConnectionState && e.Node == "a" && e.Detail != "Connected"), Is.True,
-            "a's connection to b left Connected: its link ended");
-    }
-
-    [Test]
-    [Explicit("Library bug, for the protocol core (Connections/Muxing): an answer larger than the caller's MaxMessageSize "
-        + "ends the whole connection (the caller's link closes with a ProtocolException), failing every other call on it "
-        + "with DisconnectedException, instead of failing only that call.")]
     public void AnAnswerOverTheCallersLimit_FailsOnlyThatCall_AndTheConnectionStaysUp()
     {
         var big = Call("a", "b", Big);
@@ -72,16 +56,13 @@ public sealed class OversizedMessageTests
         _grid.RunFor(TimeSpan.FromMilliseconds(100));
 
         Assert.That(big.Messages.Last().Value.Kind, Is.EqualTo(System.Reactive.NotificationKind.OnError));
-        Assert.That(big.Messages.Last().Value.Exception, Is.Not.TypeOf<DisconnectedException>());
+        Assert.That(big.Messages.Last().Value.Exception, Is.TypeOf<MessageTooLargeException>());
         Assert.That(echo.Messages.First().Value.Value, Is.EqualTo("b:x"));
         Assert.That(_grid.Trace.Where(e => e.Kind == SimulationEventKind.ConnectionState && e.Time > _scheduler.Now.AddMilliseconds(-100)), Is.Empty,
             "neither side's connection changed state");
     }
 
     [Test]
-    [Explicit("Library bug, for the protocol core (Connections/Muxing): a request larger than the callee's MaxMessageSize "
-        + "(but within the caller's) ends the whole connection, failing every other call on it with DisconnectedException, "
-        + "instead of failing only that call.")]
     public void ARequestOverTheCalleesLimit_FailsOnlyThatCall_AndTheConnectionStaysUp()
     {
         var big = _scheduler.CreateObserver<byte[]>();
@@ -90,7 +71,7 @@ public sealed class OversizedMessageTests
         _grid.RunFor(TimeSpan.FromMilliseconds(100));
 
         Assert.That(big.Messages.Last().Value.Kind, Is.EqualTo(System.Reactive.NotificationKind.OnError));
-        Assert.That(big.Messages.Last().Value.Exception, Is.Not.TypeOf<DisconnectedException>());
+        Assert.That(big.Messages.Last().Value.Exception, Is.TypeOf<MessageTooLargeException>());
         Assert.That(echo.Messages.First().Value.Value, Is.EqualTo("a:x"));
         Assert.That(_grid.Trace.Where(e => e.Kind == SimulationEventKind.ConnectionState && e.Time > _scheduler.Now.AddMilliseconds(-100)), Is.Empty,
             "neither side's connection changed state");
