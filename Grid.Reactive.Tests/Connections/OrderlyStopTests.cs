@@ -70,6 +70,24 @@ public sealed class OrderlyStopTests
         Assert.That(hanging.CancelledAt, Has.Count.EqualTo(1), "the handler was cancelled at the hard stop");
     }
 
+    [Test]
+    public async Task Dispose_InMemory_ReachesThePeerAsAGoodbye_AfterTheAnswersAlreadyQueued()
+    {
+        await using var grid = new VirtualGrid(["a", "b"]).StartAll();
+        grid["a"].Register(Slow, (payload, _) => ValueTask.FromResult(payload));
+        grid.RunMs(10);
+        var call = grid.Scheduler.CreateObserver<byte[]>();
+        grid["b"].Connection("a").Request(Slow, Bytes("answered")).Subscribe(call);
+
+        // Served at 11 ms; a stops in the same tick its answer is queued: the answer still goes out, then the goodbye.
+        grid.Scheduler.AdvanceTo(Ms(11) + (2 * Tick));
+        await grid.StopAsync("a");
+        grid.RunMs(10);
+
+        Assert.That(Text(call.Messages[0].Value.Value), Is.EqualTo("answered"));
+        Assert.That(grid["b"].Connection("a").LastError, Is.TypeOf<DisconnectedException>().With.Message.Contains("closed the connection: shutting down"));
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public async Task Dispose_OnRealWebSockets_ReachesThePeerAsAGoodbye_EveryTime(bool stopTheDialer)

@@ -139,9 +139,17 @@ public sealed class LimitTests
         var authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret);
         hello = hello with { Token = authenticator.CreateToken(hello.Claims(isResponse: false)) };
         await SendAsync(socket, new Frame(Op.Connect, payload: HandshakeCodec.Encode(hello)));
+        // In waves, each sent once the node has taken the one before (served it or held it back), as requests of a
+        // live peer arrive over time rather than all before the first answer is queued.
         for (var i = 1; i <= requests; i++)
         {
             await SendAsync(socket, new Frame(Op.Request, (ulong)i, deadlineMs: 600_000, handlerId: Big.Value, flags: FrameFlags.Empty));
+            if (i % 50 == 0)
+            {
+                var sent = i;
+                Assert.That(SpinWait.SpinUntil(() => Volatile.Read(ref served) >= sent
+                    || (heldBack.IsCompleted && node.PendingCalls() + Volatile.Read(ref served) >= sent), RealGrid.Guard), Is.True);
+            }
         }
 
         if (await Task.WhenAny(heldBack, Task.Delay(RealGrid.Guard)) != heldBack)

@@ -74,7 +74,10 @@ public sealed record ManagerOptions
     /// The output budget of one connection: payload bytes queued for the peer and not yet written. Beyond it the
     /// connection refuses new calls from this node with <see cref="BusyException"/> and holds back the handlers of new
     /// calls from the peer until the peer has read the queue down to half, so a peer that stops reading cannot make
-    /// this node buffer without bound. Default 8 MiB.
+    /// this node buffer without bound. Only queued output counts, not handlers still running (a long-polling handler
+    /// never holds others back), so calls that all arrive before the first answer is queued can still run up to
+    /// <see cref="MaxCallsInFlight"/> handlers: the worst case per connection is about this budget plus
+    /// <see cref="MaxCallsInFlight"/> times the largest answer. Default 8 MiB.
     /// </summary>
     public long MaxQueuedBytes { get; init; } = 8 * 1024 * 1024;
 

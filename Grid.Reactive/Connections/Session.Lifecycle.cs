@@ -195,19 +195,13 @@ internal sealed partial class Session
         {
             if (OverBudget)
             {
-                // Waiting for the writer (the queue) or for running handlers (their answers resume this).
-                if (_out.QueuedBytes > _grid.Options.MaxQueuedBytes / 2)
-                {
-                    _out.WatchDrain(_grid.Options.MaxQueuedBytes / 2, () => _loop.Post(_resumeWork));
-                }
-
+                _out.WatchDrain(_grid.Options.MaxQueuedBytes / 2, () => _loop.Post(_resumeWork));
                 return;
             }
 
             var request = _parked.Dequeue();
             if (_incoming.TryGetValue(request.MuxId, out var current) && ReferenceEquals(current, request))
             {
-                _answering++;
                 _grid.Dispatcher.Dispatch(request);
             }
         }

@@ -45,8 +45,6 @@ internal sealed partial class Session : ILinkHandler
     private Exception? _closeReason;
     private bool _closeOrderly;
     private volatile bool _peerGoingAway;
-    private int _answering;
-    private int _largestAnswer;
 
     private Session(GridContext grid, ILink link, ISessionOwner owner, string? remote)
     {
@@ -243,15 +241,8 @@ internal sealed partial class Session : ILinkHandler
     /// <summary>Loop: a handler answered; sends it unless the call ended first.</summary>
     public void Answer(IncomingRequest request, byte[]? result, Exception? error)
     {
-        _answering--;
-        if (result is not null && result.Length > _largestAnswer)
-        {
-            _largestAnswer = result.Length;
-        }
-
         if (!TryForget(request))
         {
-            ResumeParked();
             return;
         }
 
@@ -272,10 +263,6 @@ internal sealed partial class Session : ILinkHandler
         }
 
         Send(new Frame(Op.Response, request.MuxId, flags: result.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: result));
-        if (_parked.Count > 0)
-        {
-            ResumeParked();
-        }
     }
 
     private void SendError(ulong muxId, ErrorCode code, string text) =>
@@ -461,15 +448,15 @@ internal sealed partial class Session : ILinkHandler
             return;
         }
 
-        _answering++;
         _grid.Dispatcher.Dispatch(request);
     }
 
     /// <summary>
-    /// Loop: the output budget counts what is queued and what the handlers running now are about to answer (as large
-    /// as the largest answer yet), so a burst of requests cannot start more handlers than the budget can take.
+    /// Loop: over the output budget, new handlers wait for the peer to read. Only queued output counts, never handlers
+    /// still running (a long-polling handler must not hold others back): so at worst a burst of calls that arrive
+    /// before any answer is queued runs up to <see cref="ManagerOptions.MaxCallsInFlight"/> handlers.
     /// </summary>
-    private bool OverBudget => _out.QueuedBytes + ((long)_answering * _largestAnswer) > _grid.Options.MaxQueuedBytes;
+    private bool OverBudget => _out.QueuedBytes > _grid.Options.MaxQueuedBytes;
 
     /// <summary>A copy of a message that arrived while the loop was busy elsewhere.</summary>
     private sealed class CopiedMessage(Session session, byte[] buffer, int length) : ILoopWork

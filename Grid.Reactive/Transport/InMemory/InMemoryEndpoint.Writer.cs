@@ -60,6 +60,16 @@ internal sealed partial class InMemoryEndpoint
                     output.Clear();
                     if (!handler.TryWriteMessage(output))
                     {
+                        lock (_network.Gate)
+                        {
+                            if (_closingOrderly && !_closed)
+                            {
+                                // An orderly close waited for this: everything queued is on the wire now.
+                                CloseNowLocked(null);
+                                return;
+                            }
+                        }
+
                         break;
                     }
 

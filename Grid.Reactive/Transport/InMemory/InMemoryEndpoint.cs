@@ -25,6 +25,7 @@ internal sealed partial class InMemoryEndpoint : ILink
     private readonly int _maxMessageSize;
 
     private ILinkHandler? _handler;
+    private bool _closingOrderly;
     private bool _closed;
     private Exception? _closeError;
     private bool _closeNotified;
@@ -111,17 +112,34 @@ internal sealed partial class InMemoryEndpoint : ILink
                 return;
             }
 
-            var peer = Peer;
-            if (!peer._closed)
+            if (reason is null && _handler is not null)
             {
-                var peerError = reason is null
-                    ? null
-                    : new DisconnectedException($"{Local} closed the link: {reason.Message}");
-                peer.EnqueueLocked(new InMemoryDelivery(null, peerError, Scheduler.Now + _network.LatencyLocked(Local, Remote)));
+                // Orderly: the writer first puts everything queued on the wire, then closes (see WritePass).
+                _closingOrderly = true;
             }
-
-            EndLocked(reason);
+            else
+            {
+                CloseNowLocked(reason);
+                return;
+            }
         }
+
+        RequestFlush();
+    }
+
+    /// <summary>Ends this side and sends the peer the end marker, behind whatever was sent before it.</summary>
+    private void CloseNowLocked(Exception? reason)
+    {
+        var peer = Peer;
+        if (!peer._closed)
+        {
+            var peerError = reason is null
+                ? null
+                : new DisconnectedException($"{Local} closed the link: {reason.Message}");
+            peer.EnqueueLocked(new InMemoryDelivery(null, peerError, Scheduler.Now + _network.LatencyLocked(Local, Remote)));
+        }
+
+        EndLocked(reason);
     }
 
     /// <summary>Closes this side at once with <paramref name="error"/>, dropping what is in flight to it (a cut).</summary>
