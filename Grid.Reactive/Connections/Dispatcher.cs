@@ -25,6 +25,9 @@ internal sealed class Dispatcher
             || ReferenceEquals(scheduler, TaskPoolScheduler.Default);
     }
 
+    /// <summary>True when work goes to the thread pool (the default schedulers), false for any other scheduler.</summary>
+    public bool IsThreadPool => _threadPool;
+
     public void Dispatch(IThreadPoolWorkItem item)
     {
         if (_threadPool)

@@ -28,9 +28,15 @@ internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem, ILoopWor
 
     public ulong MuxId { get; }
 
-    /// <summary>Runs the handler (dispatched off the loop).</summary>
+    /// <summary>Runs the handler (dispatched off the loop; on a dedicated thread when the pool already holds enough handlers).</summary>
     public void Execute()
     {
+        var dispatcher = _session.Dispatcher;
+        if (!HandlerThreads.TryEnter(dispatcher, this))
+        {
+            return;
+        }
+
         ValueTask<byte[]> pending;
         try
         {
@@ -40,9 +46,12 @@ internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem, ILoopWor
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            HandlerThreads.Exit(dispatcher);
             Answer(null, ex, resumed: false);
             return;
         }
+
+        HandlerThreads.Exit(dispatcher);
 
         if (pending.IsCompletedSuccessfully)
         {
