@@ -55,6 +55,22 @@ public sealed class TypedHandlerTests
     public async Task TearDown() => await _grid.DisposeAsync();
 
     [Test]
+    public void TypedRequest_ReadsPayloadsAsUntrustedData_SoADeeplyNestedOneIsRefused_NotAStackOverflow()
+    {
+        var nested = new TypedRequest<object[], int>(new HandlerId(44));
+        nested.Register(_grid["b"], (value, _) => ValueTask.FromResult(value.Length));
+
+        // 100,000 arrays, each holding the next: read as trusted data, this recursion would overflow the stack.
+        var hostile = Enumerable.Repeat((byte)0x91, 100_000).Append((byte)0xC0).ToArray();
+        var answer = _grid.Scheduler.CreateObserver<byte[]>();
+        _grid["a"].Connection("b").Request(new HandlerId(44), hostile).Subscribe(answer);
+        _grid.RunMs(10);
+
+        Assert.That(answer.Messages.Single().Value.Exception, Is.TypeOf<RemoteException>().With.Message.Contains("is not a valid"));
+        Assert.That(_grid["a"].Connection("b").State, Is.EqualTo(ConnectionState.Connected));
+    }
+
+    [Test]
     public void TypedRequest_RoundTrip_AndRemoteError()
     {
         var ok = _grid.Scheduler.CreateObserver<Summary>();

@@ -239,6 +239,9 @@ public sealed class Manager : IAsyncDisposable
         }
     }
 
+    /// <summary>Accepted links waiting for their handshake (for tests).</summary>
+    internal int PendingHandshakes => _accepted.Pending;
+
     /// <summary>Calls in flight on this node, both ways; 0 once every call has ended (for tests and simulation).</summary>
     internal int PendingCalls()
     {
@@ -304,9 +307,9 @@ public sealed class Manager : IAsyncDisposable
             throw new ArgumentException("ManagerOptions needs MaxMessageSize >= 4096 and 256 <= MaxMergedMessageSize <= MaxMessageSize, MaxMergedFrames >= 1.", nameof(options));
         }
 
-        if (options.MaxQueuedBytes < options.MaxMergedMessageSize || options.MaxCallsInFlight < 1)
+        if (options.MaxQueuedBytes < options.MaxMergedMessageSize || options.MaxCallsInFlight < 1 || options.MaxPendingHandshakes < 1)
         {
-            throw new ArgumentException("ManagerOptions needs MaxQueuedBytes >= MaxMergedMessageSize and MaxCallsInFlight >= 1.", nameof(options));
+            throw new ArgumentException("ManagerOptions needs MaxQueuedBytes >= MaxMergedMessageSize, MaxCallsInFlight >= 1 and MaxPendingHandshakes >= 1.", nameof(options));
         }
 
         options.Reconnect.Validate();
@@ -317,6 +320,7 @@ public sealed class Manager : IAsyncDisposable
     {
         private readonly HashSet<Session> _handshaking = [];
         private bool _closed;
+        private long _refusedOverCap;
 
         public void Accept(ILink link)
         {
@@ -328,7 +332,31 @@ public sealed class Manager : IAsyncDisposable
                     return;
                 }
 
+                if (_handshaking.Count >= manager._grid.Options.MaxPendingHandshakes)
+                {
+                    // Strangers that connect and never handshake cannot pile up: beyond the cap they are closed at once.
+                    if (_refusedOverCap++ % 1024 == 0)
+                    {
+                        manager._grid.Logger.LogWarning("{Address} has {Pending} links waiting for their handshake (MaxPendingHandshakes); closing new ones at once ({Refused} so far)",
+                            manager.Address, _handshaking.Count, _refusedOverCap);
+                    }
+
+                    link.Close(new ProtocolException($"Too many links waiting for their handshake on '{manager.Address}'."));
+                    return;
+                }
+
                 _handshaking.Add(Session.Accept(manager._grid, link, this));
+            }
+        }
+
+        public int Pending
+        {
+            get
+            {
+                lock (_handshaking)
+                {
+                    return _handshaking.Count;
+                }
             }
         }
 

@@ -88,6 +88,13 @@ public sealed record ManagerOptions
     /// </summary>
     public int MaxCallsInFlight { get; init; } = 8192;
 
+    /// <summary>
+    /// Most accepted links waiting for their handshake at once; beyond it a new link is closed at once (and logged),
+    /// so sockets that connect and never handshake cannot pile up. Each waits at most <see cref="HandshakeTimeout"/>,
+    /// and before its handshake a link accepts only small messages (8 KiB). Default 256.
+    /// </summary>
+    public int MaxPendingHandshakes { get; init; } = 256;
+
     /// <summary>Append an xxHash3 checksum to every frame this node sends. Checksums received are always checked. Default false.</summary>
     public bool Checksums { get; init; }
 

@@ -41,26 +41,25 @@ internal sealed partial class Session
 
         if (IsDialer && (frame.Flags & FrameFlags.Error) != 0)
         {
-            var refusal = new HandshakeRejectedException($"'{RemoteAddress}' refused the handshake: {Encoding.UTF8.GetString(frame.Payload.Span)}");
-            _grid.Logger.LogWarning("{Reason}", refusal.Message);
-            Close(refusal);
+            var refused = new HandshakeRejectedException($"'{RemoteAddress}' refused the handshake ({Encoding.UTF8.GetString(frame.Payload.Span)}); its log says why.");
+            _grid.Logger.LogWarning("{Reason}", refused.Message);
+            Close(refused);
             return;
         }
 
         var peer = HandshakeCodec.Decode(frame.Payload);
-        var reason = HandshakeValidator.Check(_grid, peer, isResponse: IsDialer, RemoteAddress);
-        if (reason is not null)
+        if (HandshakeValidator.Check(_grid, peer, isResponse: IsDialer, RemoteAddress) is { } refusal)
         {
-            _grid.Logger.LogWarning("Refused handshake from {Remote} on {Link}: {Reason}", peer.From, _link.Description, reason);
+            _grid.Logger.LogWarning("Refused handshake from {Remote} on {Link}: {Reason}", peer.From, _link.Description, refusal.Detail);
             if (IsDialer)
             {
-                Close(new HandshakeRejectedException($"Refused the answer of '{RemoteAddress}': {reason}"));
+                Close(new HandshakeRejectedException($"Refused the answer of '{RemoteAddress}': {refusal.Detail}"));
             }
             else
             {
-                // Say why, serve nothing more, and let the dialer (or the handshake timeout) close the link.
+                // Tell the peer only the code, serve nothing more, and let the dialer (or the handshake timeout) close the link.
                 Interlocked.CompareExchange(ref _state, Rejected, Handshaking);
-                Send(new Frame(Op.ConnectResponse, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(reason)));
+                Send(new Frame(Op.ConnectResponse, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(refusal.ForPeer)));
             }
 
             return;
@@ -89,6 +88,7 @@ internal sealed partial class Session
             return;
         }
 
+        _link.Admit();
         var now = _grid.Scheduler.Now.UtcTicks;
         _lastHeardTicks = now;
         _nextPingTicks = DeadlineHeap.DueAt(now, _grid.Options.PingInterval);

@@ -25,12 +25,12 @@ public sealed class TypedRequest<TRequest, TResponse>
     /// <summary>Describes the handler.</summary>
     /// <param name="id">The handler id.</param>
     /// <param name="subroute">An optional static subroute.</param>
-    /// <param name="serializer">MessagePack options (resolver, security); <see cref="MessagePackSerializerOptions.Standard"/> when null.</param>
+    /// <param name="serializer">MessagePack options (resolver, security); when null, <see cref="MessagePackSerializerOptions.Standard"/> with <see cref="MessagePackSecurity.UntrustedData"/> (depth limits, hash-collision resistant maps), since payloads come from the network.</param>
     public TypedRequest(HandlerId id, string? subroute = null, MessagePackSerializerOptions? serializer = null)
     {
         Id = id;
         Subroute = subroute;
-        _serializer = serializer ?? MessagePackSerializerOptions.Standard;
+        _serializer = serializer ?? TypedCodec.Untrusted;
     }
 
     /// <summary>The handler id.</summary>

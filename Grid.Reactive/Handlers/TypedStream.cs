@@ -20,13 +20,13 @@ public sealed class TypedStream<TPayload, TIn, TOut>
     /// <param name="id">The handler id.</param>
     /// <param name="options">The windows; defaults when null.</param>
     /// <param name="subroute">An optional static subroute.</param>
-    /// <param name="serializer">MessagePack options; <see cref="MessagePackSerializerOptions.Standard"/> when null.</param>
+    /// <param name="serializer">MessagePack options; when null, <see cref="MessagePackSerializerOptions.Standard"/> with <see cref="MessagePackSecurity.UntrustedData"/>, since payloads come from the network.</param>
     public TypedStream(HandlerId id, StreamHandlerOptions? options = null, string? subroute = null, MessagePackSerializerOptions? serializer = null)
     {
         Id = id;
         Options = options ?? new StreamHandlerOptions();
         Subroute = subroute;
-        _serializer = serializer ?? MessagePackSerializerOptions.Standard;
+        _serializer = serializer ?? TypedCodec.Untrusted;
     }
 
     /// <summary>The handler id.</summary>

@@ -40,6 +40,14 @@ internal interface ILink
     /// heard the peer's close (so nothing written is lost to a reset); an error close has given up. Never faults.
     /// </summary>
     Task Ended => Task.CompletedTask;
+
+    /// <summary>
+    /// The peer passed the handshake: the link now accepts messages up to its full size limit. Until then it accepts
+    /// at most <see cref="LinkSettings.UnauthenticatedMaxMessageSize"/>, so an unauthenticated peer costs little memory.
+    /// </summary>
+    void Admit()
+    {
+    }
 }
 
 /// <summary>The protocol side of a link: what a link delivers to and pulls from.</summary>
@@ -63,4 +71,11 @@ internal interface ILinkHandler
 
 /// <summary>Settings a manager hands its transport for every link.</summary>
 /// <param name="MaxMessageSize">Largest transport message accepted, in bytes; a larger one closes the link with a <see cref="ProtocolException"/>.</param>
-internal sealed record LinkSettings(int MaxMessageSize);
+internal sealed record LinkSettings(int MaxMessageSize)
+{
+    /// <summary>
+    /// Largest message accepted before the handshake has succeeded: a handshake fits (two addresses and a token of at
+    /// most 1 KiB each), a 15 MiB "message" from a stranger does not.
+    /// </summary>
+    public const int UnauthenticatedMaxMessageSize = 8 * 1024;
+}

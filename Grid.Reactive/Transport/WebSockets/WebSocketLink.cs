@@ -47,6 +47,7 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
     private ILinkHandler? _handler;
     private object? _closed;
     private int _readerStarted;
+    private int _admitted;
     private int _inDelivery;
     private int _closeNotified;
     private ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter _pendingSend;
@@ -55,8 +56,13 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
     /// <param name="maxMessageSize">Largest message accepted, in bytes.</param>
     /// <param name="receiveBufferSize">Initial receive buffer size, in bytes.</param>
     /// <param name="description">For logs, e.g. "ws 127.0.0.1:7001 -> 127.0.0.1:7002".</param>
-    public WebSocketLink(WebSocket socket, int maxMessageSize, int receiveBufferSize, string description)
+    /// <param name="admitted">
+    /// True for a link this node dialed (it chose the peer); false for an accepted one, which takes only small
+    /// messages until <see cref="Admit"/>.
+    /// </param>
+    public WebSocketLink(WebSocket socket, int maxMessageSize, int receiveBufferSize, string description, bool admitted)
     {
+        _admitted = admitted ? 1 : 0;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxMessageSize);
         _socket = socket;
         _maxMessageSize = maxMessageSize;
@@ -288,10 +294,15 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
         }
     }
 
+    /// <summary>
+    /// The handshake succeeded: messages up to the full limit are accepted from now on. Before it, a peer that has not
+    /// proven itself gets <see cref="LinkSettings.UnauthenticatedMaxMessageSize"/> and a buffer no larger.
+    /// </summary>
+    public void Admit() => Volatile.Write(ref _admitted, 1);
+
     private async Task ReadLoopAsync()
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(_receiveBufferSize);
-        var cap = (int)Math.Min((long)_maxMessageSize + 1, Array.MaxLength);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(_receiveBufferSize, LinkSettings.UnauthenticatedMaxMessageSize));
         var count = 0;
         Exception? error = null;
         var peerClosed = false;
@@ -299,6 +310,8 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
         {
             while (true)
             {
+                var limit = Volatile.Read(ref _admitted) != 0 ? _maxMessageSize : Math.Min(_maxMessageSize, LinkSettings.UnauthenticatedMaxMessageSize);
+                var cap = (int)Math.Min((long)limit + 1, Array.MaxLength);
                 if (count == buffer.Length)
                 {
                     buffer = Grow(buffer, count, cap);
@@ -325,9 +338,11 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
                     TryClose(new ProtocolException($"{Description}: received a {result.MessageType} message; grid links carry binary messages only."));
                     count = 0;
                 }
-                else if (count > _maxMessageSize)
+                else if (count > limit)
                 {
-                    TryClose(new ProtocolException($"{Description}: received a message larger than the {_maxMessageSize} bytes allowed."));
+                    TryClose(new ProtocolException(Volatile.Read(ref _admitted) != 0
+                        ? $"{Description}: received a message larger than the {limit} bytes allowed."
+                        : $"{Description}: received a message larger than the {limit} bytes allowed before the handshake."));
                     count = 0;
                 }
                 else if (result.EndOfMessage)
@@ -336,7 +351,7 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
                     count = 0;
                     if (buffer.Length > ShrinkAbove && buffer.Length > _receiveBufferSize)
                     {
-                        ArrayPool<byte>.Shared.Return(buffer);
+                        Release(buffer);
                         buffer = ArrayPool<byte>.Shared.Rent(_receiveBufferSize);
                     }
                 }
@@ -361,17 +376,30 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
         TryNotifyClosed();
         await _shutdownDone.Task.ConfigureAwait(false);
         _socket.Dispose();
-        ArrayPool<byte>.Shared.Return(buffer);
+        Release(buffer);
         _completion.TrySetResult();
     }
 
-    /// <summary>Doubles the receive buffer (up to <paramref name="cap"/>), keeping the <paramref name="count"/> bytes received.</summary>
+    /// <summary>
+    /// Doubles the receive buffer (up to <paramref name="cap"/>), keeping the <paramref name="count"/> bytes received.
+    /// Buffers above <see cref="ShrinkAbove"/> are plain arrays, never pooled: the shared pool would keep them for the
+    /// life of the process.
+    /// </summary>
     private static byte[] Grow(byte[] buffer, int count, int cap)
     {
-        var next = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, cap));
+        var size = (int)Math.Min((long)buffer.Length * 2, cap);
+        var next = size > ShrinkAbove ? GC.AllocateUninitializedArray<byte>(size) : ArrayPool<byte>.Shared.Rent(size);
         buffer.AsSpan(0, count).CopyTo(next);
-        ArrayPool<byte>.Shared.Return(buffer);
+        Release(buffer);
         return next;
+    }
+
+    private static void Release(byte[] buffer)
+    {
+        if (buffer.Length <= ShrinkAbove)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private void Deliver(ReadOnlyMemory<byte> message)

@@ -139,7 +139,7 @@ internal sealed class WebSocketListener : IAsyncDisposable
         var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero })
             .ConfigureAwait(false);
         var remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
-        var link = new WebSocketLink(socket, _maxMessageSize, _receiveBufferSize, $"ws {_address} <- {remote}");
+        var link = new WebSocketLink(socket, _maxMessageSize, _receiveBufferSize, $"ws {_address} <- {remote}", admitted: false);
         bool stopping;
         lock (_gate)
         {

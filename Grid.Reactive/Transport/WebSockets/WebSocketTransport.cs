@@ -108,6 +108,6 @@ public sealed class WebSocketTransport : GridTransport
             throw;
         }
 
-        return new WebSocketLink(socket, settings.MaxMessageSize, _options.ReceiveBufferSize, $"ws {localAddress} -> {remoteAddress}");
+        return new WebSocketLink(socket, settings.MaxMessageSize, _options.ReceiveBufferSize, $"ws {localAddress} -> {remoteAddress}", admitted: true);
     }
 }
