@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.WebSockets;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -20,6 +21,7 @@ internal sealed class WebSocketListener : IAsyncDisposable
     private readonly int _maxMessageSize;
     private readonly int _receiveBufferSize;
     private readonly Action<ILink> _onAccepted;
+    private readonly GridTlsOptions? _tls;
     private readonly Lock _gate = new();
     private readonly HashSet<WebSocketLink> _links = [];
     private bool _stopping;
@@ -34,6 +36,24 @@ internal sealed class WebSocketListener : IAsyncDisposable
         _maxMessageSize = settings.MaxMessageSize;
         _receiveBufferSize = options.ReceiveBufferSize;
         _onAccepted = onAccepted;
+        _tls = options.Tls;
+    }
+
+    /// <summary>For a hosted grid, whose TLS is the application's: the request's client certificate must pass the grid's check.</summary>
+    private static async Task<bool> HasValidClientCertificateAsync(HttpContext context, GridTlsOptions tls)
+    {
+        var certificate = context.Connection.ClientCertificate ?? await context.Connection.GetClientCertificateAsync().ConfigureAwait(false);
+        if (certificate is null)
+        {
+            return false;
+        }
+
+        if (tls.ValidateClientCertificate is { } validate)
+        {
+            return validate(certificate, null, System.Net.Security.SslPolicyErrors.None);
+        }
+
+        return tls.TrustedRoots.Count == 0 || tls.Accepts(certificate, System.Net.Security.SslPolicyErrors.None, checkName: false);
     }
 
     /// <summary>Starts Kestrel on <paramref name="address"/>; throws (an <see cref="IOException"/> when the port is taken) if it cannot.</summary>
@@ -55,7 +75,22 @@ internal sealed class WebSocketListener : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http1);
+            if (options.Tls is { } tls)
+            {
+                kestrel.ConfigureHttpsDefaults(https =>
+                {
+                    https.ServerCertificate = tls.ServerCertificate;
+                    https.ClientCertificateMode = tls.RequireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.NoCertificate;
+                    https.ClientCertificateValidation = tls.ValidateClientCertificate
+                        ?? ((certificate, _, errors) => tls.Accepts(certificate, errors, checkName: false));
+                });
+            }
         });
+        if (options.Tls is not null)
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
         builder.WebHost.UseUrls(address.HttpUrl);
         builder.Services.AddWebSockets(webSockets => webSockets.KeepAliveInterval = TimeSpan.Zero);
 
@@ -136,10 +171,16 @@ internal sealed class WebSocketListener : IAsyncDisposable
             return;
         }
 
+        if (_tls is { RequireClientCertificate: true } tls && !await HasValidClientCertificateAsync(context, tls).ConfigureAwait(false))
+        {
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
         var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero })
             .ConfigureAwait(false);
         var remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
-        var link = new WebSocketLink(socket, _maxMessageSize, _receiveBufferSize, $"ws {_address} <- {remote}", admitted: false);
+        var link = new WebSocketLink(socket, _maxMessageSize, _receiveBufferSize, $"{(_tls is null ? "ws" : "wss")} {_address} <- {remote}", admitted: false);
         bool stopping;
         lock (_gate)
         {

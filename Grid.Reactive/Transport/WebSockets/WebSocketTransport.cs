@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Net.WebSockets;
+using System.Security.Cryptography.X509Certificates;
 using Grid.Reactive.Transport;
 
 namespace Grid.Reactive;
@@ -28,6 +29,10 @@ public sealed class WebSocketTransport : GridTransport
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.ReceiveBufferSize, 256, nameof(options));
+        if (_options.Tls is { ServerCertificate: null } && _options.SelfHost)
+        {
+            throw new ArgumentException("WebSocketTransportOptions.Tls needs a ServerCertificate for a self-hosted listener.", nameof(options));
+        }
     }
 
     private WebSocketListener? _hosted;
@@ -36,7 +41,7 @@ public sealed class WebSocketTransport : GridTransport
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(onAccepted);
-        var address = WebSocketAddress.Parse(localAddress);
+        var address = WebSocketAddress.Parse(localAddress, _options.Tls is not null);
         if (_options.SelfHost)
         {
             return await WebSocketListener.StartAsync(address, _options, settings, onAccepted, cancellationToken).ConfigureAwait(false);
@@ -77,12 +82,25 @@ public sealed class WebSocketTransport : GridTransport
     internal override async ValueTask<ILink> DialAsync(string localAddress, string remoteAddress, LinkSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var uri = WebSocketAddress.Parse(remoteAddress).WebSocketUri(_options.Path);
+        var target = WebSocketAddress.Parse(remoteAddress, _options.Tls is not null);
+        var uri = target.WebSocketUri(_options.Path);
         var socket = new ClientWebSocket();
         try
         {
             socket.Options.KeepAliveInterval = TimeSpan.Zero;
             socket.Options.Proxy = null;
+            if (_options.Tls is { } tls)
+            {
+                if (tls.ClientCertificate is { } mine)
+                {
+                    socket.Options.ClientCertificates.Add(mine);
+                }
+
+                socket.Options.RemoteCertificateValidationCallback = tls.ValidateServerCertificate
+                    ?? ((_, certificate, _, errors) => certificate is X509Certificate2 server && tls.Accepts(server, errors, checkName: true));
+            }
+
+            _options.ConfigureDialer?.Invoke(socket.Options);
             await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -108,6 +126,6 @@ public sealed class WebSocketTransport : GridTransport
             throw;
         }
 
-        return new WebSocketLink(socket, settings.MaxMessageSize, _options.ReceiveBufferSize, $"ws {localAddress} -> {remoteAddress}", admitted: true);
+        return new WebSocketLink(socket, settings.MaxMessageSize, _options.ReceiveBufferSize, $"{(target.Secure ? "wss" : "ws")} {localAddress} -> {remoteAddress}", admitted: true);
     }
 }

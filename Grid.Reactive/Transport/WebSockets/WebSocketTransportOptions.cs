@@ -18,4 +18,18 @@ public sealed class WebSocketTransportOptions
     /// <see cref="GridEndpoints.MapGrid"/> (after <c>UseWebSockets()</c>), listening at the manager's address.
     /// </summary>
     public bool SelfHost { get; init; } = true;
+
+    /// <summary>
+    /// TLS: null (the default) for plain <c>ws://</c>; set, the node listens on HTTPS, dials <c>wss://</c> and validates
+    /// certificates as <see cref="GridTlsOptions"/> says. A <c>wss://</c> address needs it set; a <c>ws://</c> address
+    /// is refused while it is set, so a grid is either all TLS or not at all.
+    /// </summary>
+    public GridTlsOptions? Tls { get; init; }
+
+    /// <summary>
+    /// Shapes the dialer's <see cref="System.Net.WebSockets.ClientWebSocketOptions"/> before each dial: request headers
+    /// (a bearer token for an endpoint behind ASP.NET Core authentication), a proxy, more client certificates. Runs
+    /// after the grid's own settings; null for none.
+    /// </summary>
+    public Action<System.Net.WebSockets.ClientWebSocketOptions>? ConfigureDialer { get; init; }
 }

@@ -1,0 +1,146 @@
+using System.Reactive.Linq;
+using System.Reactive.Threading.Tasks;
+using Grid.Reactive.Tests.Support;
+using Grid.Reactive.Tests.Transport;
+using static Grid.Reactive.Tests.Support.TestHandlers;
+
+namespace Grid.Reactive.Tests.Security;
+
+/// <summary>TLS and mutual TLS over real loopback WebSockets, with a private CA made for the test.</summary>
+public sealed class TlsTests
+{
+    private static readonly TestCertificates Cluster = new("Cluster CA");
+    private static readonly TestCertificates Other = new("Some other CA");
+    private readonly List<Manager> _nodes = [];
+
+    [OneTimeTearDown]
+    public static void DisposeCertificates()
+    {
+        Cluster.Dispose();
+        Other.Dispose();
+    }
+
+    [TearDown]
+    public async Task TearDown()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        _nodes.Clear();
+    }
+
+    private async Task<Manager[]> StartAsync(Func<int, GridTlsOptions?> tls, string[]? addresses = null)
+    {
+        addresses ??= [FreePort.NextAddress(), FreePort.NextAddress()];
+        var nodes = addresses.Select((a, i) => new Manager(new ManagerOptions
+        {
+            Address = a,
+            Remotes = addresses,
+            Transport = new WebSocketTransport(new WebSocketTransportOptions { Tls = tls(i) }),
+            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
+            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
+        })).ToArray();
+        foreach (var node in nodes)
+        {
+            RegisterBasics(node);
+            _nodes.Add(node);
+            await node.StartAsync();
+        }
+
+        return nodes;
+    }
+
+    private static GridTlsOptions Node(TestCertificates ca, bool mutual = false, bool presentClientCertificate = true, bool expired = false) => new()
+    {
+        ServerCertificate = ca.Issue(expired: expired),
+        ClientCertificate = presentClientCertificate ? ca.Issue("client") : null,
+        RequireClientCertificate = mutual,
+        TrustedRoots = [Cluster.Authority],
+    };
+
+    private static Connection Dialer(Manager[] nodes) => nodes.Select(n => n.Connections.Single()).Single(c => c.IsDialer);
+
+    private static async Task<Exception> DialFailsAsync(Connection dialer)
+    {
+        // Two failed attempts in a row: the refusal is not a start-up race.
+        await dialer.Where(s => s == ConnectionState.Disconnected).Take(2).ToTask().WaitAsync(RealGrid.Guard);
+        Assert.That(dialer.State, Is.Not.EqualTo(ConnectionState.Connected));
+        return dialer.LastError!;
+    }
+
+    [Test]
+    public async Task AWssGrid_WithAPrivateCA_Connects_AndServesCalls()
+    {
+        var nodes = await StartAsync(_ => Node(Cluster));
+        await Task.WhenAll(nodes.Select(n => n.Connections.Single().FirstAsync(s => s == ConnectionState.Connected).ToTask().WaitAsync(RealGrid.Guard)));
+
+        var echo = await nodes[0].Connections.Single().Request(Echo, Bytes("over tls")).ToTask().WaitAsync(RealGrid.Guard);
+        Assert.That(Text(echo), Does.EndWith(":over tls"));
+    }
+
+    [Test]
+    public async Task MutualTls_BothPresentingCertificatesOfTheCA_Connects()
+    {
+        var nodes = await StartAsync(_ => Node(Cluster, mutual: true));
+        await Task.WhenAll(nodes.Select(n => n.Connections.Single().FirstAsync(s => s == ConnectionState.Connected).ToTask().WaitAsync(RealGrid.Guard)));
+        Assert.That(Text(await nodes[1].Connections.Single().Request(Echo, Bytes("m")).ToTask().WaitAsync(RealGrid.Guard)), Does.EndWith(":m"));
+    }
+
+    [Test]
+    public async Task AServerCertificateOfAnotherCA_IsRefusedByTheDialer()
+    {
+        // Node 0 has a certificate of another CA and is the side that accepts; node 1 dials it and refuses it.
+        string[] addresses;
+        do
+        {
+            addresses = [FreePort.NextAddress(), FreePort.NextAddress()];
+        }
+        while (!Grid.Reactive.Connections.DialDirection.ShouldDial(addresses[1], addresses[0]));
+
+        var nodes = await StartAsync(i => Node(i == 0 ? Other : Cluster), addresses);
+        var refused = await DialFailsAsync(nodes[1].Connections.Single());
+        Assert.That(refused.ToString(), Does.Contain("SSL").IgnoreCase.Or.Contain("certificate").IgnoreCase);
+    }
+
+    [Test]
+    public async Task AnExpiredServerCertificate_IsRefused()
+    {
+        var nodes = await StartAsync(_ => Node(Cluster, expired: true));
+        var refused = await DialFailsAsync(Dialer(nodes));
+        Assert.That(refused.ToString(), Does.Contain("SSL").IgnoreCase.Or.Contain("certificate").IgnoreCase);
+    }
+
+    [Test]
+    public async Task MutualTls_ADialerWithoutAClientCertificate_IsRefused()
+    {
+        var nodes = await StartAsync(_ => Node(Cluster, mutual: true, presentClientCertificate: false));
+        var refused = await DialFailsAsync(Dialer(nodes));
+        Assert.That(refused, Is.Not.Null);
+        Assert.That(nodes.All(n => n.Connections.Single().State != ConnectionState.Connected), Is.True);
+    }
+
+    [Test]
+    public async Task APlainWsDialer_ToAWssNode_IsRefused()
+    {
+        var addresses = new[] { FreePort.NextAddress(), FreePort.NextAddress() };
+        var nodes = await StartAsync(i => i == 0 ? Node(Cluster) : null, addresses);
+        var plain = nodes[1].Connections.Single();
+        var secure = nodes[0].Connections.Single();
+        var refused = await DialFailsAsync(plain.IsDialer ? plain : secure);
+        Assert.That(refused, Is.Not.Null);
+    }
+
+    [Test]
+    public void AddressesAndOptions_ThatContradictEachOther_AreRefusedSayingWhy()
+    {
+        Assert.That(() => new WebSocketTransport(new WebSocketTransportOptions { Tls = new GridTlsOptions() }),
+            Throws.ArgumentException.With.Message.Contains("ServerCertificate"));
+        Assert.That(() => Grid.Reactive.Transport.WebSocketAddress.Parse("wss://127.0.0.1:5000", tls: false),
+            Throws.ArgumentException.With.Message.Contains("no TLS options"));
+        Assert.That(() => Grid.Reactive.Transport.WebSocketAddress.Parse("ws://127.0.0.1:5000", tls: true),
+            Throws.ArgumentException.With.Message.Contains("uses TLS"));
+        Assert.That(Grid.Reactive.Transport.WebSocketAddress.Parse("127.0.0.1:5000", tls: true).WebSocketUri("/grid/v1").Scheme, Is.EqualTo("wss"));
+    }
+}

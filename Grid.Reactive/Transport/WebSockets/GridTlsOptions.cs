@@ -1,0 +1,76 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Grid.Reactive;
+
+/// <summary>
+/// TLS for <see cref="WebSocketTransport"/>: with it, a node listens on HTTPS and dials <c>wss://</c>, validating the
+/// peer's certificate against the system's trust or pinned roots; mutual TLS makes each side prove itself with a
+/// certificate too.
+/// </summary>
+/// <remarks>
+/// Certificates are checked on both sides: the chain (against <see cref="TrustedRoots"/> when given, else the system
+/// store), the validity period, and on the dialer the server's name (the host of the address dialed, as a DNS name or
+/// an IP address in the certificate's subject alternative names). Revocation is not checked.
+/// </remarks>
+public sealed class GridTlsOptions
+{
+    /// <summary>This node's server certificate, with its private key: required for a self-hosted listener.</summary>
+    public X509Certificate2? ServerCertificate { get; init; }
+
+    /// <summary>A certificate this node presents when it dials (mutual TLS), with its private key; null for none.</summary>
+    public X509Certificate2? ClientCertificate { get; init; }
+
+    /// <summary>
+    /// True: a dialer must present a client certificate that validates (as above), or its link is refused. For a
+    /// hosted grid (<see cref="GridEndpoints.MapGrid"/>) the application's Kestrel must ask for client certificates
+    /// (<c>ClientCertificateMode</c>); the grid endpoint then refuses requests without a valid one. Default false.
+    /// </summary>
+    public bool RequireClientCertificate { get; init; }
+
+    /// <summary>
+    /// Pinned roots: when not empty, a peer's certificate must chain to one of these, and the system store is not
+    /// used (a private cluster CA). Empty: the system's trust.
+    /// </summary>
+    public IReadOnlyCollection<X509Certificate2> TrustedRoots { get; init; } = [];
+
+    /// <summary>
+    /// Replaces the built-in check of the server's certificate on the dialer (return true to accept), for pinning by
+    /// thumbprint or any other rule. Null: the built-in check.
+    /// </summary>
+    public RemoteCertificateValidationCallback? ValidateServerCertificate { get; init; }
+
+    /// <summary>Replaces the built-in check of a dialer's client certificate on the acceptor. Null: the built-in check.</summary>
+    public Func<X509Certificate2, X509Chain?, SslPolicyErrors, bool>? ValidateClientCertificate { get; init; }
+
+    /// <summary>Loads a PKCS#12 (.pfx) file with its private key, for <see cref="ServerCertificate"/> or <see cref="ClientCertificate"/>.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="password">Its password, or null.</param>
+    /// <returns>The certificate.</returns>
+    public static X509Certificate2 LoadPfx(string path, string? password = null) =>
+        X509CertificateLoader.LoadPkcs12FromFile(path, password, X509KeyStorageFlags.EphemeralKeySet);
+
+    /// <summary>The built-in check: the chain against the pinned roots (or the system), dates, and the name when asked.</summary>
+    internal bool Accepts(X509Certificate2 certificate, SslPolicyErrors errors, bool checkName)
+    {
+        if (checkName && (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+        {
+            return false;
+        }
+
+        if (TrustedRoots.Count == 0)
+        {
+            return (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        foreach (var root in TrustedRoots)
+        {
+            chain.ChainPolicy.CustomTrustStore.Add(root);
+        }
+
+        return chain.Build(certificate);
+    }
+}
