@@ -31,14 +31,13 @@ internal interface IStreamOutput
 internal sealed class CreditWindow
 {
     private readonly Lock _gate = new();
-    private readonly Queue<Entry> _queue = new();
+    private readonly SendQueue _queue = new();
     private readonly Subject<int> _creditChanges = new();
     private readonly int _pushLimit;
     private readonly int _maxMessageBytes;
     private readonly Dispatcher _dispatcher;
     private IStreamOutput? _output;
     private int _credit;
-    private int _queuedPushes;
     private uint _seq;
     private bool _ending;
     private Exception? _endError;
@@ -126,13 +125,12 @@ internal sealed class CreditWindow
                 return PushResult.Sent;
             }
 
-            if (_queuedPushes >= _pushLimit)
+            if (_queue.Pushes >= _pushLimit)
             {
                 return PushResult.Overflow;
             }
 
-            _queue.Enqueue(new Entry(message, null));
-            _queuedPushes++;
+            _queue.Enqueue(message);
             return PushResult.Queued;
         }
     }
@@ -140,6 +138,11 @@ internal sealed class CreditWindow
     public ValueTask SendAsync(byte[] message, CancellationToken cancellationToken)
     {
         CheckSize(message);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
         lock (_gate)
         {
             if (_closed is not null)
@@ -158,11 +161,21 @@ internal sealed class CreditWindow
                 return ValueTask.CompletedTask;
             }
 
-            // Resumed from a dispatched work item, so the awaiting code continues there, not under this lock.
+            // Resumed from a dispatched work item, so the awaiting code continues there, not under this lock. Queued
+            // before its cancellation is registered: a token cancelled meanwhile withdraws it at once (the lock is
+            // reentrant), and it never stays behind.
             var waiter = Interlocked.Exchange(ref _spareWaiter, null) ?? new SendWaiter(this, _dispatcher);
-            var wait = waiter.Arm(cancellationToken);
-            _queue.Enqueue(new Entry(message, waiter));
-            return wait;
+            _queue.Enqueue(waiter, message);
+            return waiter.Arm(cancellationToken);
+        }
+    }
+
+    /// <summary>A sender gave up waiting: its message leaves the queue now, and is never sent.</summary>
+    internal void Withdraw(SendWaiter waiter)
+    {
+        lock (_gate)
+        {
+            _queue.Remove(waiter);
         }
     }
 
@@ -204,7 +217,7 @@ internal sealed class CreditWindow
     /// <summary>Stops the direction at once: queued messages are dropped and waiting senders fail.</summary>
     public void Close(Exception reason)
     {
-        Entry[] dropped;
+        List<SendWaiter> dropped;
         lock (_gate)
         {
             if (_closed is not null)
@@ -213,14 +226,12 @@ internal sealed class CreditWindow
             }
 
             _closed = reason;
-            dropped = [.. _queue];
-            _queue.Clear();
-            _queuedPushes = 0;
+            dropped = _queue.Clear();
         }
 
-        foreach (var entry in dropped)
+        foreach (var waiter in dropped)
         {
-            if (entry.Waiter is { } waiter && waiter.TryClaim())
+            if (waiter.TryClaim())
             {
                 waiter.Fail(reason);
             }
@@ -240,19 +251,15 @@ internal sealed class CreditWindow
 
     private void Drain()
     {
-        while (_output is not null && _credit > 0 && _queue.TryDequeue(out var entry))
+        while (_output is not null && _credit > 0 && _queue.TryDequeue(out var message, out var waiter))
         {
-            if (entry.Waiter is null)
+            if (waiter is not null && !waiter.TryClaim())
             {
-                _queuedPushes--;
-            }
-            else if (!entry.Waiter.TryClaim())
-            {
-                continue; // its sender cancelled the wait
+                continue; // its sender is cancelling the wait, and withdraws it: the message is not sent
             }
 
-            SendNext(entry.Message);
-            entry.Waiter?.Succeed();
+            SendNext(message);
+            waiter?.Succeed();
         }
 
         if (_ending && _output is not null && _queue.Count == 0)
@@ -279,7 +286,4 @@ internal sealed class CreditWindow
             _creditChanges.OnNext(_credit);
         }
     }
-
-    /// <summary>A message waiting for credit: pushed (no waiter) or awaited.</summary>
-    private readonly record struct Entry(byte[] Message, SendWaiter? Waiter);
 }
