@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Grid.Reactive.Connections;
 using Grid.Reactive.Muxing.Streams;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Reactive.Testing;
 
 namespace Grid.Reactive.Tests.Streams;
@@ -19,7 +20,7 @@ public sealed class CreditWindowTests
         }
     }
 
-    private static CreditWindow NewWindow(TestScheduler scheduler) => new(pushLimit: 8, maxMessageBytes: 1 << 20, new Dispatcher(scheduler));
+    private static CreditWindow NewWindow(TestScheduler scheduler) => new(pushLimit: 8, maxMessageBytes: 1 << 20, new UserCode(new Dispatcher(scheduler), NullLogger.Instance));
 
     /// <summary>Starts a wait for credit with a fresh 64 KiB payload and cancels it; only a weak reference to the payload is kept.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -1,6 +1,7 @@
 using System.Reactive.Concurrency;
 using Grid.Reactive.Connections;
 using Grid.Reactive.Muxing.Streams;
+using Microsoft.Extensions.Logging.Abstractions;
 using Grid.Reactive.Tests.Support;
 
 namespace Grid.Reactive.Tests.Streams;
@@ -20,7 +21,7 @@ public sealed class StreamInboxRaceTests
     private static int _sink = 1;
 
     private static StreamInbox NewInbox(Action<Exception> consumerFailed) =>
-        new(new Dispatcher(DefaultScheduler.Instance), window: 4, grant: _ => { }, consumerFailed);
+        new(new UserCode(new Dispatcher(DefaultScheduler.Instance), NullLogger.Instance), window: 4, grant: _ => { }, consumerFailed);
 
     /// <summary>How long the consumer holds its last message, then how long the abort waits after the signal.</summary>
     private static (int Hold, int Shift) Alignment(int iteration) => (iteration / 64 % 8 * 16, iteration % 64);

@@ -217,7 +217,7 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
         }
     }
 
-    private StreamInbox NewInbox(int window) => new(_session.Dispatcher, window,
+    private StreamInbox NewInbox(int window) => new(_session.Streams.User, window,
         grant: count =>
         {
             if (_session.Streams.Contains(this))
@@ -236,7 +236,7 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
             return;
         }
 
-        _session.Dispatcher.Dispatch(static state =>
+        _session.Streams.User.Post(static state =>
         {
             if (!state.Call._disposed)
             {

@@ -23,8 +23,8 @@ internal interface IStreamOutput
 /// caller fails the stream), awaited ones each held by their awaiting sender, so nothing grows without bound.
 /// </summary>
 /// <remarks>
-/// One short lock per stream orders sends, grants and the end; it is never held while user code runs, except for
-/// the observers of <see cref="Credit"/>, which must not block. Awaiting senders resume through the grid's dispatcher,
+/// One short lock per stream orders sends, grants and the end; it is never held while user code runs: the observers
+/// of <see cref="Credit"/> are reached through the grid's guarded hop, in order. Awaiting senders resume through the grid's dispatcher,
 /// so under a <c>TestScheduler</c> an async handler that awaits its sends runs in virtual time, deterministically.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Close and the end complete the subject; it holds no unmanaged resource.")]
@@ -35,7 +35,7 @@ internal sealed class CreditWindow
     private readonly Subject<int> _creditChanges = new();
     private readonly int _pushLimit;
     private readonly int _maxMessageBytes;
-    private readonly Dispatcher _dispatcher;
+    private readonly UserCode _user;
     private IStreamOutput? _output;
     private int _credit;
     private uint _seq;
@@ -44,11 +44,14 @@ internal sealed class CreditWindow
     private Exception? _closed;
     private SendWaiter? _spareWaiter;
 
-    public CreditWindow(int pushLimit, int maxMessageBytes, Dispatcher dispatcher)
+    /// <summary>Most credit values held for a slow <see cref="Credit"/> observer; the oldest beyond it are dropped.</summary>
+    private const int CreditBacklog = 1024;
+
+    public CreditWindow(int pushLimit, int maxMessageBytes, UserCode user)
     {
         _pushLimit = pushLimit;
         _maxMessageBytes = maxMessageBytes;
-        _dispatcher = dispatcher;
+        _user = user;
     }
 
     public enum PushResult
@@ -83,13 +86,18 @@ internal sealed class CreditWindow
         }
     }
 
-    /// <summary>The credit left: the current value at once, then every change. Observers must not block.</summary>
+    /// <summary>
+    /// The credit left: the current value at once, the receiver's window when it accepts, then every change. Each
+    /// observer gets its own ordered, guarded delivery off this lock and off the link's reader: the lock only queues
+    /// the values, so a throwing or blocking observer affects only itself.
+    /// </summary>
     public IObservable<int> Credit => Observable.Create<int>(observer =>
     {
+        var serial = _user.Serial(observer, CreditBacklog);
         lock (_gate)
         {
-            observer.OnNext(_credit);
-            return _creditChanges.Subscribe(observer);
+            serial.OnNext(_credit);
+            return _creditChanges.Subscribe(serial);
         }
     });
 
@@ -105,6 +113,7 @@ internal sealed class CreditWindow
 
             _output = output;
             _credit = credit;
+            Notify();
             Drain();
         }
     }
@@ -164,7 +173,7 @@ internal sealed class CreditWindow
             // Resumed from a dispatched work item, so the awaiting code continues there, not under this lock. Queued
             // before its cancellation is registered: a token cancelled meanwhile withdraws it at once (the lock is
             // reentrant), and it never stays behind.
-            var waiter = Interlocked.Exchange(ref _spareWaiter, null) ?? new SendWaiter(this, _dispatcher);
+            var waiter = Interlocked.Exchange(ref _spareWaiter, null) ?? new SendWaiter(this, _user.Dispatcher);
             _queue.Enqueue(waiter, message);
             return waiter.Arm(cancellationToken);
         }

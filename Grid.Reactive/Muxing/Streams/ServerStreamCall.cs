@@ -28,8 +28,8 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
         _session = session;
         _registration = registration;
         MuxId = open.MuxId;
-        _window = new CreditWindow(registration.Options.PushBufferCapacity, session.MaxPayload, session.Dispatcher);
-        _inbox = new StreamInbox(session.Dispatcher, registration.Options.InCapacity,
+        _window = new CreditWindow(registration.Options.PushBufferCapacity, session.MaxPayload, session.Streams.User);
+        _inbox = new StreamInbox(session.Streams.User, registration.Options.InCapacity,
             grant: count =>
             {
                 if (_session.Streams.Contains(this))
@@ -159,7 +159,8 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
 
         _window.Close(reason);
         _inbox.Abort(reason);
-        _session.Dispatcher.Dispatch(static cts => cts.Cancel(), _cancellation);
+        // The handler's token runs the handler's registrations: user code, through the guarded hop.
+        _session.Streams.User.Post(static cts => cts.Cancel(), _cancellation);
     }
 
     /// <summary>The handler's outgoing observable broke the stream (for example pushed past its buffer).</summary>

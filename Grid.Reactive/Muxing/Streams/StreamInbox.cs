@@ -22,7 +22,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
 
     private readonly ConcurrentQueue<byte[]> _messages = new();
 
-    private readonly Dispatcher _dispatcher;
+    private readonly UserCode _user;
     private readonly Action<int> _grant;
     private readonly Action<Exception> _consumerFailed;
     private int _grantBatch;
@@ -44,13 +44,13 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     private int _terminalDelivered;
     private TaskCompletionSource? _reader;
 
-    /// <param name="dispatcher">Where push consumers are called.</param>
+    /// <param name="user">The guarded hop through which consumers are called.</param>
     /// <param name="window">Messages the sender may send before its first grant.</param>
     /// <param name="grant">Sends a credit grant of the given count to the sender.</param>
     /// <param name="consumerFailed">Called when a push consumer's OnNext throws.</param>
-    public StreamInbox(Dispatcher dispatcher, int window, Action<int> grant, Action<Exception> consumerFailed)
+    public StreamInbox(UserCode user, int window, Action<int> grant, Action<Exception> consumerFailed)
     {
-        _dispatcher = dispatcher;
+        _user = user;
         _allowance = window;
         _grant = grant;
         _consumerFailed = consumerFailed;
@@ -177,6 +177,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
 #pragma warning restore CA1031
                     {
                         _unsubscribed = true;
+                        _user.Failed(ex);
                         _consumerFailed(ex);
                         return;
                     }
@@ -186,13 +187,15 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
 
                 if (!_unsubscribed && TryEnd(out var terminal) && Interlocked.Exchange(ref _terminalDelivered, 1) == 0)
                 {
+                    // Guarded: an observer whose OnError or OnCompleted throws (an onNext-only subscriber rethrows the
+                    // error) is logged, and touches nothing else.
                     if (terminal is null)
                     {
-                        observer.OnCompleted();
+                        _user.Invoke(static o => o.OnCompleted(), observer);
                     }
                     else
                     {
-                        observer.OnError(terminal);
+                        _user.Invoke(static s => s.Observer.OnError(s.Error), (Observer: observer, Error: terminal));
                     }
                 }
             }
@@ -259,7 +262,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
             // The reader resumes in a dispatched work item: off the link's reader, and on the grid's scheduler.
             if (Interlocked.Exchange(ref _reader, null) is { } waiter)
             {
-                _dispatcher.Dispatch(static w => w.TrySetResult(), waiter);
+                _user.Post(static w => w.TrySetResult(), waiter);
             }
         }
         else
@@ -273,7 +276,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
         if (Volatile.Read(ref _mode) == PushConsumer && _observer is not null
             && Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
         {
-            _dispatcher.Dispatch(this);
+            _user.Dispatcher.Dispatch(this);
         }
     }
 

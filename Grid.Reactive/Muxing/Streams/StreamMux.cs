@@ -26,6 +26,9 @@ internal sealed class StreamMux
 
     public int Count => _calling.Count + _serving.Count;
 
+    /// <summary>The guarded hop through which the streams reach user code.</summary>
+    public UserCode User => _grid.User;
+
     public bool TryRegister(ClientStreamCall call)
     {
         if (!_session.IsOpen)
