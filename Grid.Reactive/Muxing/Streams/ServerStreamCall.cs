@@ -1,4 +1,3 @@
-using System.Reactive.Disposables;
 using System.Text;
 using Grid.Reactive.Connections;
 using Grid.Reactive.Handlers;
@@ -50,11 +49,8 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
     {
         if (deadline is { } due)
         {
-            _deadline.Set(_session.Scheduler.Schedule((Call: this, Due: due), due, static (_, state) =>
-            {
-                state.Call.Cancel(new DeadlineExceededException($"The stream passed its {state.Due.TotalMilliseconds} ms deadline."), notifyCaller: true);
-                return Disposable.Empty;
-            }));
+            _deadline.Set(StreamDeadline.Start(_session.Scheduler, due, (Call: this, Due: due), static state =>
+                state.Call.Cancel(new DeadlineExceededException($"The stream passed its {state.Due.TotalMilliseconds} ms deadline."), notifyCaller: true)));
         }
 
         _session.Dispatcher.Dispatch(this);

@@ -158,6 +158,6 @@ internal sealed class StreamMux
             throw new ProtocolException($"Stream mux id {frame.MuxId} is already in use.");
         }
 
-        call.Start(frame.DeadlineMs == 0 ? null : TimeSpan.FromMilliseconds(frame.DeadlineMs));
+        call.Start(StreamDeadline.FromWire(frame.DeadlineMs));
     }
 }
