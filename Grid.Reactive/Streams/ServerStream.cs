@@ -41,7 +41,8 @@ public sealed class ServerStream
     /// <summary>
     /// The credit left to send to the caller: the current value at once (0 until the stream is accepted), the caller's
     /// receive window when it is, then each change. Delivered in order off the connection's reader; a throwing
-    /// observer is logged and gets nothing more.
+    /// observer is logged and gets nothing more. A very slow observer misses the oldest of more than 1024
+    /// undelivered values; the latest always arrives.
     /// </summary>
     public IObservable<int> Credit => _window.Credit;
 

@@ -20,7 +20,8 @@ internal interface IStreamOutput
 /// <summary>
 /// The sending half of one stream direction: never lets more messages onto the wire than the receiver has granted.
 /// Messages beyond the credit wait in order: pushed ones up to a fixed bound (past it the push is refused and the
-/// caller fails the stream), awaited ones each held by their awaiting sender, so nothing grows without bound.
+/// caller fails the stream), awaited ones each held by their awaiting sender until it gives up, when it leaves the
+/// queue at once (see <see cref="SendQueue"/>), so nothing grows without bound.
 /// </summary>
 /// <remarks>
 /// One short lock per stream orders sends, grants and the end; it is never held while user code runs: the observers
@@ -147,11 +148,6 @@ internal sealed class CreditWindow
     public ValueTask SendAsync(byte[] message, CancellationToken cancellationToken)
     {
         CheckSize(message);
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled(cancellationToken);
-        }
-
         lock (_gate)
         {
             if (_closed is not null)
@@ -168,6 +164,11 @@ internal sealed class CreditWindow
             {
                 SendNext(message);
                 return ValueTask.CompletedTask;
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled(cancellationToken);
             }
 
             // Resumed from a dispatched work item, so the awaiting code continues there, not under this lock. Queued
