@@ -53,11 +53,15 @@ internal sealed class RawPeer : ILinkHandler
 
     public void OnMessage(ReadOnlyMemory<byte> message)
     {
-        ReceivedMessages.Add(message.ToArray());
-        var reader = new MessageReader(message.ToArray());
-        while (reader.TryRead(out var frame))
+        // Under the list's lock, so a test on real threads can take a snapshot with lock (Received).
+        lock (Received)
         {
-            Received.Add(new Frame(frame.Op, frame.MuxId, frame.Seq, frame.DeadlineMs, frame.HandlerId, frame.Flags, frame.Payload.ToArray(), frame.Subroute));
+            ReceivedMessages.Add(message.ToArray());
+            var reader = new MessageReader(message.ToArray());
+            while (reader.TryRead(out var frame))
+            {
+                Received.Add(new Frame(frame.Op, frame.MuxId, frame.Seq, frame.DeadlineMs, frame.HandlerId, frame.Flags, frame.Payload.ToArray(), frame.Subroute));
+            }
         }
     }
 

@@ -130,7 +130,7 @@ public sealed class Connection : IObservable<ConnectionState>
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(options.PushBufferCapacity, nameof(options));
-        return new ClientStream(this, handler, payload, options, subroute, _grid.MaxPayload, _grid.Dispatcher);
+        return new ClientStream(this, handler, payload, options, subroute, _grid.MaxPayload, _grid.User);
     }
 
     /// <summary>Observes the connection's state: the current one at once, then each change.</summary>

@@ -31,21 +31,28 @@ public sealed class ClientStream : ISubject<byte[], byte[]>
     private readonly StreamOptions _options;
     private readonly string? _subroute;
     private readonly CreditWindow _window;
+    private readonly Connections.UserCode _user;
     private ClientStreamCall? _call;
     private Exception? _failedBeforeOpen;
     private int _subscribed;
 
-    internal ClientStream(Connection connection, HandlerId handler, byte[] payload, StreamOptions options, string? subroute, int maxMessageBytes, Connections.Dispatcher dispatcher)
+    internal ClientStream(Connection connection, HandlerId handler, byte[] payload, StreamOptions options, string? subroute, int maxMessageBytes, Connections.UserCode user)
     {
         _connection = connection;
         _handler = handler;
         _payload = payload;
         _options = options;
         _subroute = subroute;
-        _window = new CreditWindow(options.PushBufferCapacity, maxMessageBytes, dispatcher);
+        _user = user;
+        _window = new CreditWindow(options.PushBufferCapacity, maxMessageBytes, user);
     }
 
-    /// <summary>The credit left to send: the current value at once, then each change. Observers must not block.</summary>
+    /// <summary>
+    /// The credit left to send: the current value at once (0 until the stream is accepted), the remote's receive window
+    /// when it accepts, then each change. Delivered in order off the connection's reader; a throwing observer is
+    /// logged and gets nothing more. A very slow observer misses the oldest of more than 1024
+    /// undelivered values; the latest always arrives.
+    /// </summary>
     public IObservable<int> Credit => _window.Credit;
 
     /// <summary>Opens the stream and observes the remote's messages. Only one subscription is allowed.</summary>
@@ -58,7 +65,8 @@ public sealed class ClientStream : ISubject<byte[], byte[]>
         var call = Open(observer, out var failure);
         if (call is null)
         {
-            observer.OnError(failure!);
+            // On the subscriber's own thread, guarded like every other notification: a throwing observer is logged.
+            _user.Invoke(static s => s.Observer.OnError(s.Failure), (Observer: observer, Failure: failure!));
             return Disposable.Empty;
         }
 

@@ -38,7 +38,12 @@ public sealed class ServerStream
     /// <summary>The caller's messages, pushed in order off the connection's reader; credit returns as each <c>OnNext</c> returns. Subscribe once.</summary>
     public IObservable<byte[]> Incoming => Observable.Create<byte[]>(observer => _inbox.Subscribe(observer));
 
-    /// <summary>The credit left to send to the caller: the current value at once, then each change. Observers must not block.</summary>
+    /// <summary>
+    /// The credit left to send to the caller: the current value at once (0 until the stream is accepted), the caller's
+    /// receive window when it is, then each change. Delivered in order off the connection's reader; a throwing
+    /// observer is logged and gets nothing more. A very slow observer misses the oldest of more than 1024
+    /// undelivered values; the latest always arrives.
+    /// </summary>
     public IObservable<int> Credit => _window.Credit;
 
     /// <summary>The caller's messages, pulled; each read returns credit to the caller. Enumerate once.</summary>

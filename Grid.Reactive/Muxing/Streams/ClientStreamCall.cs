@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reactive.Disposables;
 using System.Text;
 using Grid.Reactive.Connections;
 
@@ -60,13 +59,10 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
         uint deadlineMs = 0;
         if (_timeout is { } timeout)
         {
-            deadlineMs = (uint)Math.Clamp(Math.Ceiling(timeout.TotalMilliseconds), 1, uint.MaxValue);
-            _deadline.Set(_session.Scheduler.Schedule(this, timeout, static (_, self) =>
-            {
+            deadlineMs = StreamDeadline.ToWire(timeout);
+            _deadline.Set(StreamDeadline.Start(_session.Scheduler, timeout, this, static self =>
                 self.End(new DeadlineExceededException(string.Create(CultureInfo.InvariantCulture,
-                    $"The stream to handler {self._handler} on '{self._session.RemoteAddress}' passed its {self._timeout!.Value.TotalMilliseconds} ms deadline.")), notifyRemote: true);
-                return Disposable.Empty;
-            }));
+                    $"The stream to handler {self._handler} on '{self._session.RemoteAddress}' passed its {self._timeout!.Value.TotalMilliseconds} ms deadline.")), notifyRemote: true)));
         }
 
         _session.Send(new Frame(Op.StreamConnect, MuxId, deadlineMs: deadlineMs, handlerId: _handler.Value,
@@ -217,7 +213,7 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
         }
     }
 
-    private StreamInbox NewInbox(int window) => new(_session.Dispatcher, window,
+    private StreamInbox NewInbox(int window) => new(_session.Streams.User, window,
         grant: count =>
         {
             if (_session.Streams.Contains(this))
@@ -236,7 +232,7 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
             return;
         }
 
-        _session.Dispatcher.Dispatch(static state =>
+        _session.Streams.User.Post(static state =>
         {
             if (!state.Call._disposed)
             {

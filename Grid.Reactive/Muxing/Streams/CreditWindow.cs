@@ -20,36 +20,39 @@ internal interface IStreamOutput
 /// <summary>
 /// The sending half of one stream direction: never lets more messages onto the wire than the receiver has granted.
 /// Messages beyond the credit wait in order: pushed ones up to a fixed bound (past it the push is refused and the
-/// caller fails the stream), awaited ones each held by their awaiting sender, so nothing grows without bound.
+/// caller fails the stream), awaited ones each held by their awaiting sender until it gives up, when it leaves the
+/// queue at once (see <see cref="SendQueue"/>), so nothing grows without bound.
 /// </summary>
 /// <remarks>
-/// One short lock per stream orders sends, grants and the end; it is never held while user code runs, except for
-/// the observers of <see cref="Credit"/>, which must not block. Awaiting senders resume through the grid's dispatcher,
+/// One short lock per stream orders sends, grants and the end; it is never held while user code runs: the observers
+/// of <see cref="Credit"/> are reached through the grid's guarded hop, in order. Awaiting senders resume through the grid's dispatcher,
 /// so under a <c>TestScheduler</c> an async handler that awaits its sends runs in virtual time, deterministically.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Close and the end complete the subject; it holds no unmanaged resource.")]
 internal sealed class CreditWindow
 {
     private readonly Lock _gate = new();
-    private readonly Queue<Entry> _queue = new();
+    private readonly SendQueue _queue = new();
     private readonly Subject<int> _creditChanges = new();
     private readonly int _pushLimit;
     private readonly int _maxMessageBytes;
-    private readonly Dispatcher _dispatcher;
+    private readonly UserCode _user;
     private IStreamOutput? _output;
     private int _credit;
-    private int _queuedPushes;
     private uint _seq;
     private bool _ending;
     private Exception? _endError;
     private Exception? _closed;
     private SendWaiter? _spareWaiter;
 
-    public CreditWindow(int pushLimit, int maxMessageBytes, Dispatcher dispatcher)
+    /// <summary>Most credit values held for a slow <see cref="Credit"/> observer; the oldest beyond it are dropped.</summary>
+    private const int CreditBacklog = 1024;
+
+    public CreditWindow(int pushLimit, int maxMessageBytes, UserCode user)
     {
         _pushLimit = pushLimit;
         _maxMessageBytes = maxMessageBytes;
-        _dispatcher = dispatcher;
+        _user = user;
     }
 
     public enum PushResult
@@ -84,13 +87,18 @@ internal sealed class CreditWindow
         }
     }
 
-    /// <summary>The credit left: the current value at once, then every change. Observers must not block.</summary>
+    /// <summary>
+    /// The credit left: the current value at once, the receiver's window when it accepts, then every change. Each
+    /// observer gets its own ordered, guarded delivery off this lock and off the link's reader: the lock only queues
+    /// the values, so a throwing or blocking observer affects only itself.
+    /// </summary>
     public IObservable<int> Credit => Observable.Create<int>(observer =>
     {
+        var serial = _user.Serial(observer, CreditBacklog);
         lock (_gate)
         {
-            observer.OnNext(_credit);
-            return _creditChanges.Subscribe(observer);
+            serial.OnNext(_credit);
+            return _creditChanges.Subscribe(serial);
         }
     });
 
@@ -106,6 +114,7 @@ internal sealed class CreditWindow
 
             _output = output;
             _credit = credit;
+            Notify();
             Drain();
         }
     }
@@ -126,13 +135,12 @@ internal sealed class CreditWindow
                 return PushResult.Sent;
             }
 
-            if (_queuedPushes >= _pushLimit)
+            if (_queue.Pushes >= _pushLimit)
             {
                 return PushResult.Overflow;
             }
 
-            _queue.Enqueue(new Entry(message, null));
-            _queuedPushes++;
+            _queue.Enqueue(message);
             return PushResult.Queued;
         }
     }
@@ -158,11 +166,26 @@ internal sealed class CreditWindow
                 return ValueTask.CompletedTask;
             }
 
-            // Resumed from a dispatched work item, so the awaiting code continues there, not under this lock.
-            var waiter = Interlocked.Exchange(ref _spareWaiter, null) ?? new SendWaiter(this, _dispatcher);
-            var wait = waiter.Arm(cancellationToken);
-            _queue.Enqueue(new Entry(message, waiter));
-            return wait;
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled(cancellationToken);
+            }
+
+            // Resumed from a dispatched work item, so the awaiting code continues there, not under this lock. Queued
+            // before its cancellation is registered: a token cancelled meanwhile withdraws it at once (the lock is
+            // reentrant), and it never stays behind.
+            var waiter = Interlocked.Exchange(ref _spareWaiter, null) ?? new SendWaiter(this, _user.Dispatcher);
+            _queue.Enqueue(waiter, message);
+            return waiter.Arm(cancellationToken);
+        }
+    }
+
+    /// <summary>A sender gave up waiting: its message leaves the queue now, and is never sent.</summary>
+    internal void Withdraw(SendWaiter waiter)
+    {
+        lock (_gate)
+        {
+            _queue.Remove(waiter);
         }
     }
 
@@ -204,7 +227,7 @@ internal sealed class CreditWindow
     /// <summary>Stops the direction at once: queued messages are dropped and waiting senders fail.</summary>
     public void Close(Exception reason)
     {
-        Entry[] dropped;
+        List<SendWaiter> dropped;
         lock (_gate)
         {
             if (_closed is not null)
@@ -213,14 +236,12 @@ internal sealed class CreditWindow
             }
 
             _closed = reason;
-            dropped = [.. _queue];
-            _queue.Clear();
-            _queuedPushes = 0;
+            dropped = _queue.Clear();
         }
 
-        foreach (var entry in dropped)
+        foreach (var waiter in dropped)
         {
-            if (entry.Waiter is { } waiter && waiter.TryClaim())
+            if (waiter.TryClaim())
             {
                 waiter.Fail(reason);
             }
@@ -240,19 +261,15 @@ internal sealed class CreditWindow
 
     private void Drain()
     {
-        while (_output is not null && _credit > 0 && _queue.TryDequeue(out var entry))
+        while (_output is not null && _credit > 0 && _queue.TryDequeue(out var message, out var waiter))
         {
-            if (entry.Waiter is null)
+            if (waiter is not null && !waiter.TryClaim())
             {
-                _queuedPushes--;
-            }
-            else if (!entry.Waiter.TryClaim())
-            {
-                continue; // its sender cancelled the wait
+                continue; // its sender is cancelling the wait, and withdraws it: the message is not sent
             }
 
-            SendNext(entry.Message);
-            entry.Waiter?.Succeed();
+            SendNext(message);
+            waiter?.Succeed();
         }
 
         if (_ending && _output is not null && _queue.Count == 0)
@@ -279,7 +296,4 @@ internal sealed class CreditWindow
             _creditChanges.OnNext(_credit);
         }
     }
-
-    /// <summary>A message waiting for credit: pushed (no waiter) or awaited.</summary>
-    private readonly record struct Entry(byte[] Message, SendWaiter? Waiter);
 }

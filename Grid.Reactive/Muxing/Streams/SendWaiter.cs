@@ -27,6 +27,17 @@ internal sealed class SendWaiter : IValueTaskSource, IThreadPoolWorkItem
         _dispatcher = dispatcher;
     }
 
+    /// <summary>The message while it waits in its window's <see cref="SendQueue"/>; the queue's fields, under the window's lock.</summary>
+    internal byte[]? Message { get; set; }
+
+    internal long Order { get; set; }
+
+    internal SendWaiter? Previous { get; set; }
+
+    internal SendWaiter? Next { get; set; }
+
+    internal bool Queued { get; set; }
+
     /// <summary>Starts a wait; the result is the awaitable for the sender.</summary>
     public ValueTask Arm(CancellationToken cancellationToken)
     {
@@ -81,7 +92,7 @@ internal sealed class SendWaiter : IValueTaskSource, IThreadPoolWorkItem
         }
         finally
         {
-            // A cancelled waiter may still sit in the window's queue (the drain skips it): never reuse that one.
+            // A cancelled waiter's registration may still be running its callback: never reuse that one.
             if (Volatile.Read(ref _state) == Claimed)
             {
                 _core.Reset();
@@ -94,6 +105,8 @@ internal sealed class SendWaiter : IValueTaskSource, IThreadPoolWorkItem
     {
         if (Interlocked.CompareExchange(ref _state, Cancelled, Waiting) == Waiting)
         {
+            // Out of the window's queue at once, releasing the message, before the sender resumes.
+            _owner.Withdraw(this);
             _core.SetException(new OperationCanceledException(token));
         }
     }

@@ -1,4 +1,3 @@
-using System.Reactive.Disposables;
 using System.Text;
 using Grid.Reactive.Connections;
 using Grid.Reactive.Handlers;
@@ -28,8 +27,8 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
         _session = session;
         _registration = registration;
         MuxId = open.MuxId;
-        _window = new CreditWindow(registration.Options.PushBufferCapacity, session.MaxPayload, session.Dispatcher);
-        _inbox = new StreamInbox(session.Dispatcher, registration.Options.InCapacity,
+        _window = new CreditWindow(registration.Options.PushBufferCapacity, session.MaxPayload, session.Streams.User);
+        _inbox = new StreamInbox(session.Streams.User, registration.Options.InCapacity,
             grant: count =>
             {
                 if (_session.Streams.Contains(this))
@@ -50,11 +49,8 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
     {
         if (deadline is { } due)
         {
-            _deadline.Set(_session.Scheduler.Schedule((Call: this, Due: due), due, static (_, state) =>
-            {
-                state.Call.Cancel(new DeadlineExceededException($"The stream passed its {state.Due.TotalMilliseconds} ms deadline."), notifyCaller: true);
-                return Disposable.Empty;
-            }));
+            _deadline.Set(StreamDeadline.Start(_session.Scheduler, due, (Call: this, Due: due), static state =>
+                state.Call.Cancel(new DeadlineExceededException($"The stream passed its {state.Due.TotalMilliseconds} ms deadline."), notifyCaller: true)));
         }
 
         _session.Dispatcher.Dispatch(this);
@@ -159,7 +155,8 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
 
         _window.Close(reason);
         _inbox.Abort(reason);
-        _session.Dispatcher.Dispatch(static cts => cts.Cancel(), _cancellation);
+        // The handler's token runs the handler's registrations: user code, through the guarded hop.
+        _session.Streams.User.Post(static cts => cts.Cancel(), _cancellation);
     }
 
     /// <summary>The handler's outgoing observable broke the stream (for example pushed past its buffer).</summary>

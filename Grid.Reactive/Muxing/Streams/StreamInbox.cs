@@ -22,7 +22,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
 
     private readonly ConcurrentQueue<byte[]> _messages = new();
 
-    private readonly Dispatcher _dispatcher;
+    private readonly UserCode _user;
     private readonly Action<int> _grant;
     private readonly Action<Exception> _consumerFailed;
     private int _grantBatch;
@@ -31,21 +31,26 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     private int _mode;
     private int _draining;
     private int _taken;
+    private const int Running = 0;
+    private const int Finished = 1;
+    private const int Aborted = 2;
+
     private IObserver<byte[]>? _observer;
     private volatile Exception? _end;
     private volatile bool _ended;
-    private volatile Exception? _abort;
+    private Exception? _abort;
     private volatile bool _unsubscribed;
+    private int _ending;
     private int _terminalDelivered;
     private TaskCompletionSource? _reader;
 
-    /// <param name="dispatcher">Where push consumers are called.</param>
+    /// <param name="user">The guarded hop through which consumers are called.</param>
     /// <param name="window">Messages the sender may send before its first grant.</param>
     /// <param name="grant">Sends a credit grant of the given count to the sender.</param>
     /// <param name="consumerFailed">Called when a push consumer's OnNext throws.</param>
-    public StreamInbox(Dispatcher dispatcher, int window, Action<int> grant, Action<Exception> consumerFailed)
+    public StreamInbox(UserCode user, int window, Action<int> grant, Action<Exception> consumerFailed)
     {
-        _dispatcher = dispatcher;
+        _user = user;
         _allowance = window;
         _grant = grant;
         _consumerFailed = consumerFailed;
@@ -99,10 +104,14 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
     }
 
     /// <summary>The stream failed: the consumer sees <paramref name="error"/> now; queued messages are dropped.</summary>
+    /// <remarks>
+    /// Unless the consumer had already taken the normal end: the ending is decided once, by whichever of this and the
+    /// consumer's <see cref="TryEnd"/> comes first, so a failed stream never completes as if nothing were missing.
+    /// </remarks>
     public void Abort(Exception error)
     {
-        _abort ??= error;
-        _ended = true;
+        Interlocked.CompareExchange(ref _abort, error, null);
+        Interlocked.CompareExchange(ref _ending, Aborted, Running);
         Wake();
     }
 
@@ -121,31 +130,28 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
         SetMode(PullConsumer);
         while (true)
         {
-            while (_abort is null && _messages.TryDequeue(out var message))
+            while (Volatile.Read(ref _ending) != Aborted && _messages.TryDequeue(out var message))
             {
                 Took();
                 yield return message;
             }
 
-            if (_abort is { } abort)
+            if (TryEnd(out var error))
             {
-                throw abort;
-            }
-
-            if (_ended && _messages.IsEmpty)
-            {
-                if (_end is { } end)
+                if (error is not null)
                 {
-                    throw end;
+                    throw error;
                 }
 
                 yield break;
             }
 
-            // Publish the waiter, then look again: a message queued before it was published is seen here.
+            // Publish the waiter, then look again: a message or an ending that came before it was published is seen
+            // here. The exchange is a full fence, so this look cannot be read ahead of the publication (a plain
+            // write could be, and the wake would then find no waiter: a reader that never resumes).
             var waiter = new TaskCompletionSource();
-            Volatile.Write(ref _reader, waiter);
-            if (_messages.IsEmpty && !_ended)
+            Interlocked.Exchange(ref _reader, waiter);
+            if (_messages.IsEmpty && !_ended && Volatile.Read(ref _ending) == Running)
             {
                 await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -160,7 +166,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
             var observer = _observer;
             if (observer is not null && !_unsubscribed)
             {
-                while (_abort is null && !_unsubscribed && _messages.TryDequeue(out var message))
+                while (Volatile.Read(ref _ending) != Aborted && !_unsubscribed && _messages.TryDequeue(out var message))
                 {
                     try
                     {
@@ -171,6 +177,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
 #pragma warning restore CA1031
                     {
                         _unsubscribed = true;
+                        _user.Failed(ex);
                         _consumerFailed(ex);
                         return;
                     }
@@ -178,29 +185,50 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
                     Took();
                 }
 
-                var terminal = _abort ?? (_ended && _messages.IsEmpty ? _end : null);
-                if ((_abort is not null || (_ended && _messages.IsEmpty)) && !_unsubscribed
-                    && Interlocked.Exchange(ref _terminalDelivered, 1) == 0)
+                if (!_unsubscribed && TryEnd(out var terminal) && Interlocked.Exchange(ref _terminalDelivered, 1) == 0)
                 {
+                    // Guarded: an observer whose OnError or OnCompleted throws (an onNext-only subscriber rethrows the
+                    // error) is logged, and touches nothing else.
                     if (terminal is null)
                     {
-                        observer.OnCompleted();
+                        _user.Invoke(static o => o.OnCompleted(), observer);
                     }
                     else
                     {
-                        observer.OnError(terminal);
+                        _user.Invoke(static s => s.Observer.OnError(s.Error), (Observer: observer, Error: terminal));
                     }
                 }
             }
 
             Interlocked.Exchange(ref _draining, 0);
             var more = _observer is not null && !_unsubscribed && Volatile.Read(ref _terminalDelivered) == 0
-                && (!_messages.IsEmpty || _ended || _abort is not null);
+                && (!_messages.IsEmpty || _ended || Volatile.Read(ref _ending) != Running);
             if (!more || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
             {
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Decides the consumer's ending, once: the abort's error if it came first, else the sender's end (normal or with
+    /// its error) once every message before it was taken. False while the stream goes on.
+    /// </summary>
+    private bool TryEnd(out Exception? error)
+    {
+        var ending = Volatile.Read(ref _ending);
+        if (ending == Running && _ended && _messages.IsEmpty)
+        {
+            ending = Interlocked.CompareExchange(ref _ending, Finished, Running) is var was && was == Running ? Finished : was;
+        }
+
+        error = ending switch
+        {
+            Aborted => Volatile.Read(ref _abort),
+            Finished => _end,
+            _ => null,
+        };
+        return ending != Running;
     }
 
     private void Took()
@@ -234,7 +262,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
             // The reader resumes in a dispatched work item: off the link's reader, and on the grid's scheduler.
             if (Interlocked.Exchange(ref _reader, null) is { } waiter)
             {
-                _dispatcher.Dispatch(static w => w.TrySetResult(), waiter);
+                _user.Post(static w => w.TrySetResult(), waiter);
             }
         }
         else
@@ -248,7 +276,7 @@ internal sealed class StreamInbox : IThreadPoolWorkItem
         if (Volatile.Read(ref _mode) == PushConsumer && _observer is not null
             && Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
         {
-            _dispatcher.Dispatch(this);
+            _user.Dispatcher.Dispatch(this);
         }
     }
 

@@ -26,6 +26,9 @@ internal sealed class StreamMux
 
     public int Count => _calling.Count + _serving.Count;
 
+    /// <summary>The guarded hop through which the streams reach user code.</summary>
+    public UserCode User => _grid.User;
+
     public bool TryRegister(ClientStreamCall call)
     {
         if (!_session.IsOpen || _session.RefusesNewCalls)
@@ -162,6 +165,6 @@ internal sealed class StreamMux
             throw new ProtocolException($"Stream mux id {frame.MuxId} is already in use.");
         }
 
-        call.Start(frame.DeadlineMs == 0 ? null : TimeSpan.FromMilliseconds(frame.DeadlineMs));
+        call.Start(StreamDeadline.FromWire(frame.DeadlineMs));
     }
 }
