@@ -371,13 +371,13 @@ internal sealed class StressGrid : IAsyncDisposable
 
     /// <summary>Managers not yet started: for races that start and dispose them themselves.</summary>
     public static (Manager[] Nodes, InMemoryNetwork? Network) Create(StressTransport transport, int count, Action<Manager>? setup,
-        StressLogger log, InMemoryNetwork? network = null, string[]? addresses = null)
+        StressLogger log, InMemoryNetwork? network = null, string[]? addresses = null, Func<ManagerOptions, ManagerOptions>? configure = null)
     {
         network ??= transport == StressTransport.InMemory ? new InMemoryNetwork(DefaultScheduler.Instance) : null;
         addresses ??= transport == StressTransport.InMemory
             ? [.. Enumerable.Range(0, count).Select(i => "stress-" + i.ToString(CultureInfo.InvariantCulture))]
             : [.. Enumerable.Range(0, count).Select(_ => FreeLoopbackAddress())];
-        var nodes = addresses.Select(address => new Manager(new ManagerOptions
+        var nodes = addresses.Select(address => new Manager((configure ?? (o => o))(new ManagerOptions
         {
             Address = address,
             Remotes = addresses,
@@ -385,7 +385,7 @@ internal sealed class StressGrid : IAsyncDisposable
             Authenticator = new SharedSecretAuthenticator(Secret),
             Logger = log,
             Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(5), MaxDelay = TimeSpan.FromMilliseconds(50) },
-        })).ToArray();
+        }))).ToArray();
         foreach (var node in nodes)
         {
             setup?.Invoke(node);
@@ -394,10 +394,11 @@ internal sealed class StressGrid : IAsyncDisposable
         return (nodes, network);
     }
 
-    public static async Task<StressGrid> StartAsync(StressTransport transport, Action<Manager>? setup, int count = 2)
+    public static async Task<StressGrid> StartAsync(StressTransport transport, Action<Manager>? setup, int count = 2,
+        Func<ManagerOptions, ManagerOptions>? configure = null)
     {
         var log = new StressLogger();
-        var (nodes, network) = Create(transport, count, setup, log);
+        var (nodes, network) = Create(transport, count, setup, log, configure: configure);
         foreach (var node in nodes)
         {
             await node.StartAsync();
@@ -458,6 +459,37 @@ internal static class RaceKit
     /// <summary>Runs <paramref name="body"/> on <paramref name="count"/> dedicated threads at once; completes when all have returned.</summary>
     public static Task Threads(int count, Action<int> body) => Task.WhenAll(Enumerable.Range(0, count).Select(i =>
         Task.Factory.StartNew(() => body(i), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
+
+    /// <summary>Checks every record into <paramref name="result"/>: its outcome counted, or its violation.</summary>
+    public static void Tally(StressResult result, IEnumerable<CallRecord> records, Func<Exception, bool> allowedError)
+    {
+        foreach (var record in records)
+        {
+            var outcome = record.Check(allowedError);
+            if (outcome.StartsWith("violation", StringComparison.Ordinal))
+            {
+                result.Violation(outcome);
+            }
+            else
+            {
+                result.Count(outcome);
+            }
+        }
+    }
+
+    /// <summary>Waits for every record's ending, under the guard; false when some never ended.</summary>
+    public static async Task<bool> EndedAsync(IEnumerable<CallRecord> records)
+    {
+        try
+        {
+            await Task.WhenAll(records.Select(r => r.Ended)).WaitAsync(StressGrid.Guard);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Times <paramref name="race"/> into its result, and adds what escaped to the process meanwhile.</summary>
     public static async Task<StressResult> Timed(StressResult result, Func<Task> race)
