@@ -23,7 +23,7 @@ public sealed class ConnectionLossStressTests
     }
 
     [TestCase(StressTransport.InMemory, 300)]
-    [TestCase(StressTransport.WebSocket, 20)]
+    [TestCase(StressTransport.WebSocket, 40)]
     public async Task DisposeAsync_WhileManagersStartDialAndAccept_ShutsDownCleanly(StressTransport transport, int rounds)
     {
         var result = await ConnectionLoss.DisposeAgainstStartAsync(transport, rounds);

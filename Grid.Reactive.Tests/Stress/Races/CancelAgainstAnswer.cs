@@ -120,8 +120,9 @@ internal static class CancelAgainstAnswer
             }
 
             // Aim at the boundary: after "disposed first" dispose later, after "answered" sooner.
-            var step = 1 + (Math.Abs(target) / 16);
-            target = Math.Clamp(record.Started ? target - step : target + step, -1_000_000, 1_000_000);
+            // The boundary lies within some thousand spins; a run of one outcome must not carry the aim far beyond it.
+            var step = 1 + (Math.Abs(target) / 32);
+            target = Math.Clamp(record.Started ? target - step : target + step, -20_000, 20_000);
             result.Iterated();
         }
     }

@@ -331,7 +331,7 @@ internal static class ConnectionLoss
                     }
                 });
 
-                logTarget = Math.Clamp(logTarget + (disposedFirst == 1 ? 0.5 : -0.5), 0, maxLog);
+                logTarget = Math.Clamp(logTarget + (disposedFirst == 1 ? 1 : -1), 0, maxLog);
                 foreach (var node in nodes)
                 {
                     await node.DisposeAsync().AsTask().WaitAsync(StressGrid.Guard);
