@@ -6,13 +6,14 @@ namespace Grid.Reactive.Stress;
 
 /// <summary>
 /// Race 5, stream abort against drain: streams whose producers never end, each consumer draining as fast as it can
-/// (half observers, half pull readers), when the link is reset under them. Every stream fails while its consumer is
-/// taking messages, so each must end with an error (its connection was lost) and never complete.
+/// (half observers, half pull readers), when they fail under it, by turns: the link is reset, the stream's deadline
+/// passes, or the remote handler throws after a number of messages. Every stream fails while its consumer is taking
+/// messages, so each must end with an error and never complete.
 /// </summary>
 /// <remarks>
 /// Invariants, per stream: messages in order without gaps or duplicates, then exactly one ending, an error, never
-/// OnCompleted (nor a pull loop that simply stops); nothing after the ending; every stream ends (guard); afterwards the
-/// connection comes back and neither node holds a stream.
+/// OnCompleted (nor a pull loop that simply stops); nothing after the ending; a handler's error comes after every
+/// message it sent; every stream ends (guard); afterwards the connection is up and neither node holds a stream.
 /// </remarks>
 internal static class StreamAbortAgainstDrain
 {
@@ -25,16 +26,22 @@ internal static class StreamAbortAgainstDrain
     /// <param name="streams">Streams open at each reset.</param>
     public static Task<StressResult> RunAsync(int rounds, int streams = 32, int seed = 11)
     {
-        var result = new StressResult("stream-abort-vs-drain/inmemory");
+        var result = new StressResult("stream-failure-vs-drain/inmemory");
         return RaceKit.Timed(result, async () =>
         {
             await using var grid = await StressGrid.StartAsync(StressTransport.InMemory, node => node.RegisterStream(Producer, async (stream, cancellationToken) =>
             {
-                var message = 0;
-                while (!cancellationToken.IsCancellationRequested)
+                // An initial payload names the message count after which the handler throws; without one it never ends.
+                var failAfter = stream.Payload.Length == 4 ? BinaryPrimitives.ReadInt32LittleEndian(stream.Payload) : int.MaxValue;
+                for (var message = 0; !cancellationToken.IsCancellationRequested; message++)
                 {
+                    if (message == failAfter)
+                    {
+                        throw new InvalidOperationException($"the producer failed after {message} messages (on purpose)");
+                    }
+
                     var payload = new byte[4];
-                    BinaryPrimitives.WriteInt32LittleEndian(payload, message++);
+                    BinaryPrimitives.WriteInt32LittleEndian(payload, message);
                     await stream.SendAsync(payload, cancellationToken);
                 }
             }), configure: options => options with
@@ -47,12 +54,22 @@ internal static class StreamAbortAgainstDrain
             {
                 await grid.ConnectedAsync();
                 var connection = grid.From(0, 1);
-                var records = Enumerable.Range(0, streams).Select(i => new StreamRecord(string.Create(CultureInfo.InvariantCulture, $"r{round}-s{i}"))).ToArray();
+                var failure = (Failure)(round % 3);
+                var records = Enumerable.Range(0, streams).Select(i => new StreamRecord(string.Create(CultureInfo.InvariantCulture, $"r{round}-s{i}"),
+                    failure == Failure.HandlerThrows ? 3 + random.Next(200) : null)).ToArray();
                 var subscriptions = new List<IDisposable>();
                 var readers = new List<Task>();
                 for (var i = 0; i < streams; i++)
                 {
-                    var stream = connection.NewStream(Producer);
+                    byte[]? payload = null;
+                    if (records[i].FailAfter is { } failAfter)
+                    {
+                        payload = new byte[4];
+                        BinaryPrimitives.WriteInt32LittleEndian(payload, failAfter);
+                    }
+
+                    var options = failure == Failure.Deadline ? new StreamOptions { Timeout = TimeSpan.FromMilliseconds(1 + random.Next(5)) } : null;
+                    var stream = connection.NewStream(Producer, payload, options);
                     if (i % 2 == 0)
                     {
                         subscriptions.Add(stream.Subscribe(records[i]));
@@ -63,14 +80,18 @@ internal static class StreamAbortAgainstDrain
                     }
                 }
 
-                // Every consumer is draining: then reset the link under them, from either side.
-                if (!await RaceKit.UntilAsync(() => records.All(r => r.Messages >= 3 || r.Ended.IsCompleted)))
+                // Every consumer is draining: then reset the link under them, from either side (the other failures come by themselves).
+                if (failure == Failure.LinkReset)
                 {
-                    result.Violation("violation: streams never got going: " + string.Join(", ", records.Where(r => r.Messages < 3).Take(3)));
-                    return;
+                    if (!await RaceKit.UntilAsync(() => records.All(r => r.Messages >= 3 || r.Ended.IsCompleted)))
+                    {
+                        result.Violation("violation: streams never got going: " + string.Join(", ", records.Where(r => r.Messages < 3).Take(3)));
+                        return;
+                    }
+
+                    grid.Network!.Abort(grid.Nodes[random.Next(2)].Address);
                 }
 
-                grid.Network!.Abort(grid.Nodes[random.Next(2)].Address);
                 try
                 {
                     await Task.WhenAll(records.Select(r => r.Ended)).WaitAsync(StressGrid.Guard);
@@ -109,8 +130,15 @@ internal static class StreamAbortAgainstDrain
         });
     }
 
+    private enum Failure
+    {
+        LinkReset,
+        Deadline,
+        HandlerThrows,
+    }
+
     /// <summary>One stream as its consumer saw it: messages in order, then its one ending.</summary>
-    private sealed class StreamRecord(string name) : IObserver<byte[]>
+    private sealed class StreamRecord(string name, int? failAfter) : IObserver<byte[]>
     {
         private readonly Lock _gate = new();
         private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -119,6 +147,9 @@ internal static class StreamAbortAgainstDrain
         private string? _ending;
 
         public int Messages => Volatile.Read(ref _messages);
+
+        /// <summary>The messages after which the remote handler throws, or null when it never does.</summary>
+        public int? FailAfter => failAfter;
 
         public Task Ended => _ended.Task;
 
@@ -173,10 +204,15 @@ internal static class StreamAbortAgainstDrain
                     return $"violation: stream {name} broke its order: {string.Join("; ", _problems.Take(3))}";
                 }
 
+                if (failAfter is { } sent && _ending is not null && _ending != "completed" && _messages != sent)
+                {
+                    return $"violation: a handler's error overtook its messages: stream {name} ended with {_ending} after {_messages} of its {sent} messages";
+                }
+
                 return _ending switch
                 {
                     null => $"violation: stream {name} never ended",
-                    "completed" => $"violation: {CompletedAfterAbort}: stream {name} completed after {_messages} messages although its link was reset",
+                    "completed" => $"violation: {CompletedAfterAbort}: stream {name} completed after {_messages} messages although it failed",
                     _ => _ending,
                 };
             }
