@@ -12,8 +12,8 @@ public sealed class CancelAgainstAnswerStressTests
     /// <summary>The known bug's violations, excused in the CI test and asserted by the explicit one below.</summary>
     internal const string LateNotification = CallRecord.AfterDispose;
 
-    [TestCase(StressTransport.InMemory, 5_000)]
-    [TestCase(StressTransport.WebSocket, 4_000)]
+    [TestCase(StressTransport.InMemory, 3_000)]
+    [TestCase(StressTransport.WebSocket, 3_000)]
     public async Task DisposeRacingTheAnswer_EndsEachCallOnce_WithTheAnswerOrNothing_AndLeavesNothingBehind(StressTransport transport, int iterations)
     {
         var result = await CancelAgainstAnswer.RunAsync(transport, iterations);
