@@ -2,6 +2,7 @@
 // on loopback. See README.md beside this file.
 using Grid.Reactive.Benchmarks.Harness;
 using Grid.Reactive.Benchmarks.Micro;
+using Grid.Reactive.Benchmarks.Stress;
 
 RunOptions options;
 try
@@ -18,6 +19,11 @@ if (options.Help)
 {
     Console.WriteLine(RunOptions.Usage);
     return 0;
+}
+
+if (options.Stress)
+{
+    return await StressRunner.RunAsync(options);
 }
 
 return options.Micro ? MicroRunner.Run(options.MicroArguments) : await Runner.RunAsync(options);

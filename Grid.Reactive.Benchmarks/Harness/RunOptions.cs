@@ -57,6 +57,12 @@ public sealed class RunOptions
     /// <summary>HubConnections per ordered pair of nodes for the signalr request system; null for its default.</summary>
     public int? SignalRConnections { get; private init; }
 
+    /// <summary>True to run the stress races instead (Stress/StressRunner.cs); --filter selects races.</summary>
+    public bool Stress { get; private init; }
+
+    /// <summary>Multiplies every stress race's count (--stress-scale; default 1).</summary>
+    public double StressScale { get; private init; } = 1;
+
     /// <summary>True when --help was asked for.</summary>
     public bool Help { get; private init; }
 
@@ -113,6 +119,9 @@ public sealed class RunOptions
                                HubConnections per pair of nodes for signalr's requests (default 1)
           --out DIR            write latest.md and latest.json to DIR (default: Grid.Reactive.Benchmarks/results)
           --micro [BDN args]   BenchmarkDotNet micro benchmarks instead (codec, merge); e.g. --micro --filter '*'
+          --stress             the stress races at million-interleaving counts instead; exits 1 on any violation
+                               (--filter selects races: cancel, deadline, abort, dispose, throwing, stream)
+          --stress-scale F     multiplies every stress race's count (e.g. 0.01 for a quick pass)
         """;
 
     /// <summary>Parses the command line.</summary>
@@ -125,6 +134,8 @@ public sealed class RunOptions
         string? output = null;
         var allocationTypes = false;
         int? signalRConnections = null;
+        var stress = false;
+        var stressScale = 1.0;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -149,6 +160,14 @@ public sealed class RunOptions
                         ? connections
                         : throw new ArgumentException($"Option '--signalr-connections' needs a positive number.\n\n{Usage}");
                     break;
+                case "--stress":
+                    stress = true;
+                    break;
+                case "--stress-scale":
+                    stressScale = double.TryParse(Value(args, ref i), NumberStyles.Float, CultureInfo.InvariantCulture, out var scale) && scale > 0
+                        ? scale
+                        : throw new ArgumentException($"Option '--stress-scale' needs a positive number.\n\n{Usage}");
+                    break;
                 case "--out":
                     output = Value(args, ref i);
                     break;
@@ -164,7 +183,7 @@ public sealed class RunOptions
         return new RunOptions
         {
             Mode = mode, Filters = filters, Systems = systems, OutputDirectory = output, AllocationTypes = allocationTypes,
-            SignalRConnections = signalRConnections,
+            SignalRConnections = signalRConnections, Stress = stress, StressScale = stressScale,
         };
     }
 
