@@ -9,21 +9,15 @@ namespace Grid.Reactive.Tests.Stress;
 [Category("Stress")]
 public sealed class CancelAgainstAnswerStressTests
 {
-    /// <summary>The known bug's violations, excused in the CI test and asserted by the explicit one below.</summary>
-    internal const string LateNotification = CallRecord.AfterDispose;
-
     [TestCase(StressTransport.InMemory, 3_000)]
     [TestCase(StressTransport.WebSocket, 3_000)]
     public async Task DisposeRacingTheAnswer_EndsEachCallOnce_WithTheAnswerOrNothing_AndLeavesNothingBehind(StressTransport transport, int iterations)
     {
         var result = await CancelAgainstAnswer.RunAsync(transport, iterations);
-
-        // Everything but the ordering against Dispose's return, which the explicit test below asserts.
-        StressAssert.Clean(result, iterations, excused: LateNotification);
+        StressAssert.Clean(result, iterations);
     }
 
     [Test]
-    [Explicit("bug: OutgoingRequest.Execute checks _disposed once, before OnNext; OnCompleted (and sometimes OnNext) begins after Dispose returned")]
     public async Task DisposeRacingTheAnswer_NoNotificationBeginsAfterDisposeReturned(
         [Values(StressTransport.InMemory, StressTransport.WebSocket)] StressTransport transport)
     {

@@ -83,7 +83,9 @@ public sealed class Connection : IObservable<ConnectionState>
     /// <summary>
     /// Makes a single request: a cold observable whose every subscription sends one request and yields exactly one
     /// response and completes, or one error. Disposing the subscription cancels the call: no notification follows,
-    /// a late answer is discarded, and the remote handler's cancellation token fires.
+    /// a late answer is discarded, and the remote handler's cancellation token fires. An outcome already being
+    /// delivered on another thread finishes before <c>Dispose</c> returns (as with a cancellation registration), so
+    /// nothing of the call runs after it; disposing from inside <c>OnNext</c> skips the <c>OnCompleted</c>.
     /// </summary>
     /// <param name="handler">The remote handler to call.</param>
     /// <param name="payload">The request payload. Not copied: do not change it while the call is in flight.</param>

@@ -132,7 +132,19 @@ public sealed class Manager : IAsyncDisposable
             throw new InvalidOperationException($"Manager '{Address}' was already started.");
         }
 
-        _listener = await _grid.Options.Transport.ListenAsync(Address, _grid.LinkSettings, OnAccepted, cancellationToken).ConfigureAwait(false);
+        var listener = await _grid.Options.Transport.ListenAsync(Address, _grid.LinkSettings, OnAccepted, cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _listener, listener);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // Disposed while the listener started: whichever of the two takes the listener stops it.
+            if (Interlocked.Exchange(ref _listener, null) is { } orphan)
+            {
+                await orphan.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw new ObjectDisposedException(nameof(Manager), $"Manager '{Address}' was disposed while it started.");
+        }
+
         foreach (var connection in _connections.Values)
         {
             connection.Start();
@@ -233,9 +245,9 @@ public sealed class Manager : IAsyncDisposable
         {
         }
 
-        if (_listener is not null)
+        if (Interlocked.Exchange(ref _listener, null) is { } listener)
         {
-            await _listener.DisposeAsync().ConfigureAwait(false);
+            await listener.DisposeAsync().ConfigureAwait(false);
         }
     }
 

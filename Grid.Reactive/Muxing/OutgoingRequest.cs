@@ -28,6 +28,14 @@ internal sealed class OutgoingRequest : TimedCall, IDisposable, IThreadPoolWorkI
     private int _phase;
     private volatile bool _disposed;
 
+    // Who comes first, the outcome or the dispose: 0 neither yet, 1 delivering, 2 disposed first, 3 delivered.
+    private const int Delivering = 1;
+    private const int DisposedFirst = 2;
+    private const int Delivered = 3;
+    private int _delivery;
+    private int _deliveringThread;
+    private volatile bool _disposedDuringDelivery;
+
     public OutgoingRequest(Session session, IObserver<byte[]> observer, HandlerId handler, byte[] payload, TimeSpan timeout, string? subroute)
     {
         _session = session;
@@ -49,6 +57,26 @@ internal sealed class OutgoingRequest : TimedCall, IDisposable, IThreadPoolWorkI
     public void Dispose()
     {
         _disposed = true;
+        var delivery = Interlocked.CompareExchange(ref _delivery, DisposedFirst, 0);
+        if (delivery == Delivering)
+        {
+            if (Volatile.Read(ref _deliveringThread) == Environment.CurrentManagedThreadId)
+            {
+                // From inside the observer: it wants nothing more, so OnCompleted is skipped.
+                _disposedDuringDelivery = true;
+            }
+            else
+            {
+                // A delivery under way finishes before Dispose returns (as CancellationTokenRegistration.Dispose
+                // waits for a running callback), so nothing of this call begins or runs after it.
+                var spin = default(SpinWait);
+                while (Volatile.Read(ref _delivery) == Delivering)
+                {
+                    spin.SpinOnce();
+                }
+            }
+        }
+
         if (Volatile.Read(ref _phase) != Ended)
         {
             _session.Post(this);
@@ -121,9 +149,15 @@ internal sealed class OutgoingRequest : TimedCall, IDisposable, IThreadPoolWorkI
     }
 
     /// <summary>Delivers the outcome to the subscriber, off the loop, guarded.</summary>
+    /// <remarks>
+    /// Delivery and disposal race through one compare-and-swap: a delivery begins only if the subscription was not
+    /// disposed first, and a dispose from another thread waits for a delivery under way, so nothing runs after
+    /// <see cref="Dispose"/> returned. A dispose from inside <c>OnNext</c> skips the <c>OnCompleted</c> after it.
+    /// </remarks>
     public void Execute()
     {
-        if (_disposed)
+        Volatile.Write(ref _deliveringThread, Environment.CurrentManagedThreadId);
+        if (Interlocked.CompareExchange(ref _delivery, Delivering, 0) != 0)
         {
             return;
         }
@@ -137,8 +171,12 @@ internal sealed class OutgoingRequest : TimedCall, IDisposable, IThreadPoolWorkI
             }
 
             self._observer.OnNext(self._result!);
-            self._observer.OnCompleted();
+            if (!self._disposedDuringDelivery)
+            {
+                self._observer.OnCompleted();
+            }
         }, this);
+        Volatile.Write(ref _delivery, Delivered);
     }
 
     private void End(Exception? error)

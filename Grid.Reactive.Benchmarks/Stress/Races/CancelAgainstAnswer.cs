@@ -111,6 +111,7 @@ internal static class CancelAgainstAnswer
             }
 
             Thread.SpinWait(Math.Max(0, delay));
+            record.DisposeBegins();
             subscription.Dispose();
             record.DisposeReturned();
             if (!RaceKit.Until(() => record.Settled && grid.PendingCalls() == 0))

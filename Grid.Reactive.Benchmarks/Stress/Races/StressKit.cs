@@ -93,6 +93,7 @@ internal sealed class CallRecord : IObserver<byte[]>
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _expected;
     private volatile bool _disposeReturned;
+    private volatile bool _disposeBegan;
     private bool _disposed;
     private bool _nextExited;
     private bool _disposedBeforeNextExited;
@@ -146,7 +147,7 @@ internal sealed class CallRecord : IObserver<byte[]>
 
     /// <summary>
     /// True when nothing more is owed to the observer: it ended; or it was disposed and got nothing or just its answer
-    /// with Dispose returning before OnNext did; or it threw and so is owed nothing more.
+    /// with a Dispose begun before OnNext returned; or it threw and so is owed nothing more.
     /// </summary>
     public bool Settled
     {
@@ -163,6 +164,9 @@ internal sealed class CallRecord : IObserver<byte[]>
             }
         }
     }
+
+    /// <summary>Call right before the subscription's Dispose: a dispose under way may stop an OnCompleted after OnNext.</summary>
+    public void DisposeBegins() => _disposeBegan = true;
 
     /// <summary>Call right after the subscription's Dispose returned.</summary>
     public void DisposeReturned()
@@ -192,7 +196,7 @@ internal sealed class CallRecord : IObserver<byte[]>
         lock (_gate)
         {
             _nextExited = true;
-            _disposedBeforeNextExited = _disposeReturned;
+            _disposedBeforeNextExited = _disposeBegan;
         }
 
         if (ThrowInOnNext)
@@ -230,8 +234,8 @@ internal sealed class CallRecord : IObserver<byte[]>
 
     /// <summary>
     /// The call's outcome for the report, or a violation (starting with "violation: "): exactly OnNext (the expected
-    /// answer) and OnCompleted, or one allowed error; after a dispose also nothing, or only the answer when Dispose
-    /// returned while OnNext ran; an observer that threw gets nothing more; nothing ever begins after Dispose returned.
+    /// answer) and OnCompleted, or one allowed error; after a dispose also nothing, or only the answer when a Dispose
+    /// began while OnNext ran; an observer that threw gets nothing more; nothing ever begins after Dispose returned.
     /// </summary>
     public string Check(Func<Exception, bool> allowedError)
     {

@@ -98,6 +98,7 @@ internal static class ConnectionLoss
         if (random.Next(8) == 0)
         {
             Thread.SpinWait(random.Next(2_000));
+            record.DisposeBegins();
             subscription.Dispose();
             record.DisposeReturned();
         }
