@@ -125,6 +125,25 @@ internal static class CorpusGenerator
             w.WriteRaw([MessagePackCode.Str16, 0, 3, (byte)'a', (byte)'b', (byte)'c']);
         }));
 
+        // Limits: the largest subroute (256 bytes, written as str16), one byte over it, a payload in bin32 form, and a
+        // merged frame whose payload length claims 4 GiB.
+        yield return ("request-subroute-max", Encode(new Frame(Op.Request, muxId: 6, handlerId: 9, subroute: new string('m', ProtocolConstants.MaxSubrouteBytes)), checksum: false));
+        yield return ("subroute-too-long", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(ProtocolConstants.FrameFieldsWithSubroute);
+            w.Write(1); w.Write(0); w.Write(0); w.Write(1); w.Write((byte)Op.Request); w.Write((byte)FrameFlags.Subroute); w.WriteNil();
+            w.Write(new string('x', ProtocolConstants.MaxSubrouteBytes + 1));
+        }));
+        yield return ("payload-bin32", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(ProtocolConstants.FrameFields);
+            w.Write(1); w.Write(0); w.Write(0); w.Write(0); w.Write((byte)Op.Response); w.Write(0);
+            w.WriteRaw([MessagePackCode.Bin32, 0, 0, 0, 3, 7, 8, 9]);
+        }));
+        var lying = EncodeMerged([request]);
+        lying.AsSpan(12, 4).Fill(0xff);
+        yield return ("merged-length-4g", lying);
+
         // Truncations of real messages: inside the header, inside the payload, inside the checksum.
         var wide = Encode(frames.Single(f => f.Name == "request-wide").Frame, checksum: true);
         yield return ("truncated-header", wide[..7]);
@@ -164,9 +183,49 @@ internal static class CorpusGenerator
             w.Write(sample.Token.AsSpan());
         }));
 
+        // Limits: the largest token and address, one byte over each, a clock outside DateTimeOffset, a version
+        // outside int, a nil token, and an array of 7.
+        yield return ("token-max", HandshakeCodec.Encode(sample with { Token = new byte[HandshakeCodec.MaxTokenBytes] }));
+        yield return ("address-max", HandshakeCodec.Encode(sample with { From = new string('a', HandshakeCodec.MaxAddressBytes) }));
+        yield return ("token-too-long", RawHandshake(sample, 8, token: new byte[HandshakeCodec.MaxTokenBytes + 1]));
+        yield return ("address-too-long", RawHandshake(sample, 8, from: new string('a', HandshakeCodec.MaxAddressBytes + 1)));
+        yield return ("clock-out-of-range", RawHandshake(sample, 8, clock: long.MaxValue));
+        yield return ("version-int64", RawHandshake(sample, 6, version: long.MinValue));
+        yield return ("token-nil", RawHandshake(sample, 6, nilToken: true));
+        yield return ("seven-fields", RawHandshake(sample, 7));
         yield return ("truncated-in-token", full[..^6]);
         yield return ("truncated-in-address", full[..10]);
         yield return ("trailing-byte", [.. full, 0]);
+    }
+
+    /// <summary>A handshake written field by field, so that fields may be what the encoder refuses to write.</summary>
+    private static byte[] RawHandshake(HandshakeMessage m, int fields, long? version = null, string? from = null,
+        long? clock = null, byte[]? token = null, bool nilToken = false)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var w = new MessagePackWriter(buffer);
+        w.WriteArrayHeader(fields);
+        w.Write(version ?? m.Version);
+        w.Write(from ?? m.From);
+        w.Write(m.To);
+        w.Write(clock ?? m.ClockUnixMs);
+        w.Write(m.InstanceId);
+        if (nilToken)
+        {
+            w.WriteNil();
+        }
+        else
+        {
+            w.Write((token ?? m.Token).AsSpan());
+        }
+
+        for (var i = 6; i < fields; i++)
+        {
+            w.Write(i * 1000);
+        }
+
+        w.Flush();
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static HandshakeMessage SampleHandshake() => new(ProtocolConstants.Version, "10.0.0.1:7000", "10.0.0.2:7000",

@@ -79,17 +79,35 @@ internal static class Program
         return 0;
     }
 
-    private static int RunFiles(string target, string[] files)
+    /// <summary>
+    /// Runs a target over files (or every file in given folders: an AFL queue, its crashes), prints each violation
+    /// and a summary: how many were accepted, and each distinct reason for refusal (numbers masked) with its count.
+    /// </summary>
+    private static int RunFiles(string target, string[] paths)
     {
+        var files = paths.SelectMany(p => Directory.Exists(p) ? Directory.GetFiles(p).Order(StringComparer.Ordinal).ToArray() : [p]).ToArray();
         Targets.WarmUp();
-        var failed = 0;
+        int accepted = 0, failed = 0;
+        var reasons = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var file in files)
         {
             var input = File.ReadAllBytes(file);
             try
             {
-                var outcome = Targets.Run(target, input);
-                Console.WriteLine($"{file}: {outcome}");
+                if (Targets.Run(target, input, out var refusal) == Outcome.Accepted)
+                {
+                    accepted++;
+                }
+                else
+                {
+                    var reason = MaskNumbers(refusal?.Message ?? "?");
+                    reasons[reason] = reasons.GetValueOrDefault(reason) + 1;
+                }
+
+                if (files.Length <= 10)
+                {
+                    Console.WriteLine($"{file}: {(refusal is null ? "accepted" : "refused: " + refusal.Message)}");
+                }
             }
             catch (Exception ex)
             {
@@ -100,7 +118,21 @@ internal static class Program
             }
         }
 
+        Console.WriteLine($"{target}: {files.Length} inputs: {accepted} accepted, {files.Length - accepted - failed} refused, {failed} violations.");
+        Console.WriteLine($"{reasons.Count} distinct refusal reasons:");
+        foreach (var (reason, count) in reasons.OrderByDescending(r => r.Value).ThenBy(r => r.Key, StringComparer.Ordinal))
+        {
+            Console.WriteLine($"  {count,6}  {reason}");
+        }
+
         return failed == 0 ? 0 : 1;
+    }
+
+    /// <summary>A refusal's message with its offsets, counts and hex values masked, so that reasons group by kind.</summary>
+    private static string MaskNumbers(string message)
+    {
+        var masked = System.Text.RegularExpressions.Regex.Replace(message, "0x[0-9a-fA-F]+|-?[0-9]+", "#");
+        return masked.Length > 160 ? masked[..160] + "..." : masked;
     }
 
     private static int Replay(string[] args)

@@ -45,10 +45,13 @@ internal static class Targets
     private const long FixedAllowance = 16 * 1024;
     private const long AllowancePerInputByte = 16;
 
-    public static Outcome Run(string target, byte[] input) => target switch
+    public static Outcome Run(string target, byte[] input) => Run(target, input, out _);
+
+    /// <summary>Runs a target; <paramref name="refusal"/> is the decoder's first refusal, if it refused.</summary>
+    public static Outcome Run(string target, byte[] input, out ProtocolException? refusal) => target switch
     {
-        "frames" => Frames(input),
-        "handshake" => Handshake(input),
+        "frames" => Frames(input, out refusal),
+        "handshake" => Handshake(input, out refusal),
         _ => throw new ArgumentException($"Unknown target '{target}'; the targets are {string.Join(", ", Names)}.", nameof(target)),
     };
 
@@ -66,9 +69,10 @@ internal static class Targets
     /// checks the span fast path against the full reader at every frame boundary, and that every decoded frame
     /// re-encodes and reads back the same.
     /// </summary>
-    public static Outcome Frames(byte[] input)
+    public static Outcome Frames(byte[] input, out ProtocolException? refusal)
     {
         ArgumentNullException.ThrowIfNull(input);
+        refusal = null;
         var outcome = Outcome.Accepted;
         var frames = 0;
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
@@ -89,6 +93,7 @@ internal static class Targets
         catch (ProtocolException ex)
         {
             CheckRefusal(ex);
+            refusal = ex;
             outcome = Outcome.Refused;
         }
 
@@ -102,9 +107,10 @@ internal static class Targets
     /// Decodes <paramref name="input"/> as a handshake payload; a decoded message must give its claims and round-trip
     /// through the encoder unchanged.
     /// </summary>
-    public static Outcome Handshake(byte[] input)
+    public static Outcome Handshake(byte[] input, out ProtocolException? refusal)
     {
         ArgumentNullException.ThrowIfNull(input);
+        refusal = null;
         HandshakeMessage message;
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         try
@@ -115,6 +121,7 @@ internal static class Targets
         {
             CheckAllocation("HandshakeCodec.Decode", GC.GetAllocatedBytesForCurrentThread() - allocatedBefore, input.Length);
             CheckRefusal(ex);
+            refusal = ex;
             return Outcome.Refused;
         }
 

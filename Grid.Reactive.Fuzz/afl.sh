@@ -12,13 +12,17 @@ findings=${3:-$work/findings-$target}
 out="$work/bin"
 export PATH="$PATH:$HOME/.dotnet/tools" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-# Publish into a folder of its own: instrumenting rewrites Grid.Reactive.dll in place, which must never be the build
-# output the tests use. Instrument once per publish (a second pass would fail on an instrumented assembly).
-if [ ! -f "$out/.instrumented" ]; then
+instrument=${GRID_FUZZ_INSTRUMENT:-Grid.Reactive.dll} # the assemblies whose branches AFL sees
+
+# Publish into a folder of its own: instrumenting rewrites the assemblies in place, and the build output the tests use
+# must stay uninstrumented. Instrument once per publish (a second pass would fail on an instrumented assembly).
+if [ "$(cat "$out/.instrumented" 2>/dev/null)" != "$instrument" ]; then
   rm -rf "$out"
   nice -n 19 dotnet publish "$here/Grid.Reactive.Fuzz.csproj" -c Release -o "$out" >/dev/null
-  sharpfuzz "$out/Grid.Reactive.dll"
-  touch "$out/.instrumented"
+  for dll in $instrument; do
+    sharpfuzz "$out/$dll"
+  done
+  echo "$instrument" > "$out/.instrumented"
 fi
 
 mkdir -p "$findings"
