@@ -48,7 +48,7 @@ internal static class Mutator
 
         // Most structure sits in the first bytes of a frame: aim there more often than not.
         int At() => rng.Next(2) == 0 ? rng.Next(Math.Min(data.Count, 24)) : rng.Next(data.Count);
-        switch (rng.Next(11))
+        switch (rng.Next(13))
         {
             case 0:
                 data[At()] ^= (byte)(1 << rng.Next(8));
@@ -127,10 +127,95 @@ internal static class Mutator
                 break;
             }
 
+            case 10:
+            case 11:
+                ReencodeInteger(data, rng);
+                break;
             default:
                 data.Insert(rng.Next(data.Count + 1), InterestingCodes[rng.Next(InterestingCodes.Length)]);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Finds a MessagePack integer (most fields of a frame or handshake are one) and writes a boundary value in its
+    /// place, in an encoding of any width, unsigned or signed: the values on either side of each field's range.
+    /// </summary>
+    private static void ReencodeInteger(List<byte> data, Random rng)
+    {
+        var start = rng.Next(data.Count);
+        for (var k = 0; k < data.Count; k++)
+        {
+            var at = (start + k) % data.Count;
+            var size = IntegerSize(data[at]);
+            if (size == 0 || at + size > data.Count)
+            {
+                continue;
+            }
+
+            data.RemoveRange(at, size);
+            data.InsertRange(at, EncodeInteger(BoundaryValues[rng.Next(BoundaryValues.Length)], rng));
+            return;
+        }
+    }
+
+    private static readonly Int128[] BoundaryValues =
+    [
+        0, 1, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000,
+        long.MaxValue, (Int128)long.MaxValue + 1, ulong.MaxValue, -1, -32, -33, -128, -129, int.MinValue, long.MinValue,
+        (int)Op.Merged, (int)Op.Merged + 1, 0x3f, 0x40,
+    ];
+
+    /// <summary>Bytes of the integer whose code is <paramref name="code"/>, 0 if it is no integer.</summary>
+    private static int IntegerSize(byte code) => code switch
+    {
+        <= 0x7f or >= 0xe0 => 1,
+        0xcc or 0xd0 => 2,
+        0xcd or 0xd1 => 3,
+        0xce or 0xd2 => 5,
+        0xcf or 0xd3 => 9,
+        _ => 0,
+    };
+
+    /// <summary>Encodes <paramref name="value"/> in the smallest form, or a wider or signed one that still holds it.</summary>
+    private static byte[] EncodeInteger(Int128 value, Random rng)
+    {
+        var forms = new List<byte[]>();
+        if ((value >= 0 && value <= 0x7f) || (value >= -32 && value < 0))
+        {
+            forms.Add([(byte)(sbyte)(long)value]);
+        }
+
+        void Add(byte code, int size, bool signed)
+        {
+            var fits = signed
+                ? value >= -((Int128)1 << ((size * 8) - 1)) && value < ((Int128)1 << ((size * 8) - 1))
+                : value >= 0 && value < ((Int128)1 << (size * 8));
+            if (!fits)
+            {
+                return;
+            }
+
+            var bytes = new byte[1 + size];
+            bytes[0] = code;
+            var bits = (UInt128)value;
+            for (var i = 0; i < size; i++)
+            {
+                bytes[size - i] = (byte)(bits >> (8 * i));
+            }
+
+            forms.Add(bytes);
+        }
+
+        Add(0xcc, 1, false);
+        Add(0xcd, 2, false);
+        Add(0xce, 4, false);
+        Add(0xcf, 8, false);
+        Add(0xd0, 1, true);
+        Add(0xd1, 2, true);
+        Add(0xd2, 4, true);
+        Add(0xd3, 8, true);
+        return forms.Count == 0 ? [0xc0] : forms[rng.Next(forms.Count)];
     }
 
     /// <summary>Writes into one fixed array (the merged header template).</summary>
