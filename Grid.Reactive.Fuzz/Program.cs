@@ -238,9 +238,13 @@ internal static class Program
                 One($"corpus {Path.GetFileName(files[i])}", corpus[i]);
             }
 
+            // Mutations start three times as often from the generated seeds (valid encodings, mostly) as from the
+            // inputs kept from AFL campaigns (afl-*.bin, refused mostly), so that most mutants are still near-valid.
+            var generated = corpus.Where((_, i) => !Path.GetFileName(files[i]).StartsWith("afl-", StringComparison.Ordinal)).ToArray();
+            byte[][] pool = [.. generated, .. generated, .. generated, .. corpus];
             for (var i = 0; i < mutations; i++)
             {
-                One($"mutation {i} (seed {seed})", Mutator.Mutate(corpus, Mutator.IterationRandom(seed, i)));
+                One($"mutation {i} (seed {seed})", Mutator.Mutate(pool, Mutator.IterationRandom(seed, i)));
             }
 
             var slowest = TimeSpan.FromSeconds((double)slowestTicks / Stopwatch.Frequency);
