@@ -95,7 +95,7 @@ internal static class HandshakeCodec
             var count = WireReader.ReadArrayHeader(ref reader, 0, "handshake");
             if (count is not (Fields or FieldsWithoutLimits))
             {
-                throw new ProtocolException($"The handshake is an array of {count} elements; expected {Fields}.");
+                throw new ProtocolException($"The handshake is an array of {count} elements; expected {FieldsWithoutLimits} or {Fields}.");
             }
 
             var versionOffset = reader.Consumed;
