@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Reactive.Linq;
+using Microsoft.Reactive.Testing;
 using System.Reactive.Threading.Tasks;
 using Grid.Reactive.Connections;
 using Grid.Reactive.Protocol;
@@ -171,5 +172,31 @@ public sealed class LimitTests
         using var buffer = new PooledBufferWriter();
         FrameCodec.Write(buffer, frame, checksum: false);
         await socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
+    }
+
+    [Test]
+    public async Task AStreamMessageOverTheReceiversLimit_IsRefusedAtTheSender_AndTheStreamAndConnectionLiveOn()
+    {
+        var sum = new HandlerId(31);
+        await using var grid = new VirtualGrid(["a", "b"], o => o with
+        {
+            MaxMessageSize = o.Address == "b" ? 64 * 1024 : 1024 * 1024,
+            MaxMergedMessageSize = 32 * 1024,
+        }).StartAll();
+        grid["b"].RegisterStream(sum, (_, incoming) => incoming.Select(m => BitConverter.GetBytes(m.Length)));
+        grid.RunMs(10);
+        var stream = grid["a"].Connection("b").NewStream(sum);
+        var received = grid.Scheduler.CreateObserver<int>();
+        stream.Select(m => BitConverter.ToInt32(m)).Subscribe(received);
+        grid.RunMs(10);
+
+        // Legal for a (1 MiB), too large for b (64 KiB): refused before it is sent, so b's link never sees it.
+        Assert.That(() => stream.SendAsync(new byte[100 * 1024]), Throws.TypeOf<MessageTooLargeException>().With.Message.Contains("65216 bytes"));
+        var small = stream.SendAsync(new byte[10]);
+        grid.RunMs(10);
+
+        Assert.That(small.IsCompletedSuccessfully, Is.True);
+        Assert.That(received.Messages.Select(m => m.Value.Value), Is.EqualTo(new[] { 10 }));
+        Assert.That(grid["a"].Connection("b").State, Is.EqualTo(ConnectionState.Connected));
     }
 }

@@ -40,7 +40,7 @@ public sealed class CreditWindowTests
         var scheduler = new TestScheduler();
         var window = NewWindow(scheduler);
         var output = new Output();
-        window.Attach(output, credit: 0);
+        window.Attach(output, credit: 0, peerMaxMessageBytes: int.MaxValue);
 
         var cancelled = Enumerable.Range(0, 2_000).Select(_ => CancelledSend(window, tag: 0xFF)).ToList();
         scheduler.Start();
@@ -67,7 +67,7 @@ public sealed class CreditWindowTests
         var scheduler = new TestScheduler();
         var window = NewWindow(scheduler);
         var output = new Output();
-        window.Attach(output, credit: 0);
+        window.Attach(output, credit: 0, peerMaxMessageBytes: int.MaxValue);
 
         var first = window.SendAsync([1], CancellationToken.None);
         Assert.That(window.Push([2]), Is.EqualTo(CreditWindow.PushResult.Queued));

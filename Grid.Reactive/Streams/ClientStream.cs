@@ -123,7 +123,8 @@ public sealed class ClientStream : ISubject<byte[], byte[]>
     /// <summary>Pushes a message to the remote (see the remarks on backpressure).</summary>
     /// <param name="value">The message. Not copied: do not change it after the call.</param>
     /// <exception cref="InvalidOperationException">The remote handler takes no input.</exception>
-    /// <exception cref="ArgumentException">The message is larger than <see cref="ManagerOptions.MaxMessageSize"/> allows.</exception>
+    /// <exception cref="ArgumentException">The message is larger than this node's <see cref="ManagerOptions.MaxMessageSize"/> allows.</exception>
+    /// <exception cref="MessageTooLargeException">The message is larger than the receiving node accepts (its own <see cref="ManagerOptions.MaxMessageSize"/>, told in the handshake); the stream goes on.</exception>
     public void OnNext(byte[] value)
     {
         ArgumentNullException.ThrowIfNull(value);

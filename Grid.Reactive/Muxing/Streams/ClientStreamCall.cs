@@ -209,7 +209,7 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
         }
         else
         {
-            _window.Attach(this, inCapacity);
+            _window.Attach(this, inCapacity, _session.PeerMaxPayload);
         }
     }
 

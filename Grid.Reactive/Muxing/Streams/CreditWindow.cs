@@ -36,6 +36,7 @@ internal sealed class CreditWindow
     private readonly Subject<int> _creditChanges = new();
     private readonly int _pushLimit;
     private readonly int _maxMessageBytes;
+    private int _peerMaxMessageBytes = int.MaxValue;
     private readonly UserCode _user;
     private IStreamOutput? _output;
     private int _credit;
@@ -103,8 +104,10 @@ internal sealed class CreditWindow
     });
 
     /// <summary>Starts sending: <paramref name="credit"/> is the receiver's initial window.</summary>
-    public void Attach(IStreamOutput output, int credit)
+    /// <summary>Starts sending: <paramref name="credit"/> is the receiver's window, <paramref name="peerMaxMessageBytes"/> the largest message it accepts.</summary>
+    public void Attach(IStreamOutput output, int credit, int peerMaxMessageBytes)
     {
+        Volatile.Write(ref _peerMaxMessageBytes, peerMaxMessageBytes);
         lock (_gate)
         {
             if (_closed is not null)
@@ -256,6 +259,15 @@ internal sealed class CreditWindow
         {
             throw new ArgumentException(System.FormattableString.Invariant(
                 $"A stream message of {message.Length} bytes is larger than the {_maxMessageBytes} bytes MaxMessageSize allows."), nameof(message));
+        }
+
+        // The receiver told its own limit in the handshake: a message over it is refused here, before it could end
+        // the receiver's link.
+        var peer = Volatile.Read(ref _peerMaxMessageBytes);
+        if (message.Length > peer)
+        {
+            throw new MessageTooLargeException(System.FormattableString.Invariant(
+                $"A stream message of {message.Length} bytes is larger than the {peer} bytes the receiving node accepts (its MaxMessageSize less frame overhead)."));
         }
     }
 

@@ -90,7 +90,7 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
         // The accept goes out before any message of the handler: the window only starts sending after it.
         var options = _registration.Options;
         _session.Send(new Frame(Op.StreamAck, MuxId, payload: StreamErrors.WriteWindows(options.InCapacity, options.OutCapacity)));
-        _window.Attach(this, options.OutCapacity);
+        _window.Attach(this, options.OutCapacity, _session.PeerMaxPayload);
         if (options.InCapacity == 0)
         {
             _inbox.Finish(null);
