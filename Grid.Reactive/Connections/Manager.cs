@@ -15,7 +15,7 @@ namespace Grid.Reactive;
 /// Lifecycle: construct, register handlers (before or after starting: a call is matched to a handler when it
 /// arrives), <see cref="StartAsync"/> to listen and dial, <see cref="DisposeAsync"/> to shut down. Thread-safe.
 /// </remarks>
-public sealed class Manager : IAsyncDisposable
+public sealed partial class Manager : IAsyncDisposable
 {
     private readonly GridContext _grid;
     private readonly FrozenDictionary<string, Connection> _connections;
@@ -325,94 +325,5 @@ public sealed class Manager : IAsyncDisposable
         }
 
         options.Reconnect.Validate();
-    }
-
-    /// <summary>Sessions this node accepted: held until their handshake names the connection they belong to.</summary>
-    private sealed class AcceptedSessions(Manager manager) : ISessionOwner
-    {
-        private readonly HashSet<Session> _handshaking = [];
-        private bool _closed;
-        private long _refusedOverCap;
-
-        public void Accept(ILink link)
-        {
-            lock (_handshaking)
-            {
-                if (_closed)
-                {
-                    link.Close(new DisconnectedException($"'{manager.Address}' is shutting down."));
-                    return;
-                }
-
-                if (_handshaking.Count >= manager._grid.Options.MaxPendingHandshakes)
-                {
-                    // Strangers that connect and never handshake cannot pile up: beyond the cap they are closed at once.
-                    if (_refusedOverCap++ % 1024 == 0)
-                    {
-                        manager._grid.Logger.LogWarning("{Address} has {Pending} links waiting for their handshake (MaxPendingHandshakes); closing new ones at once ({Refused} so far)",
-                            manager.Address, _handshaking.Count, _refusedOverCap);
-                    }
-
-                    link.Close(new ProtocolException($"Too many links waiting for their handshake on '{manager.Address}'."));
-                    return;
-                }
-
-                _handshaking.Add(Session.Accept(manager._grid, link, this));
-            }
-        }
-
-        public int Pending
-        {
-            get
-            {
-                lock (_handshaking)
-                {
-                    return _handshaking.Count;
-                }
-            }
-        }
-
-        public void OnOpened(Session session)
-        {
-            lock (_handshaking)
-            {
-                _handshaking.Remove(session);
-            }
-
-            manager._connections[session.RemoteAddress!].Attach(session);
-        }
-
-        public void OnClosed(Session session, Exception reason)
-        {
-            lock (_handshaking)
-            {
-                _handshaking.Remove(session);
-            }
-
-            if (session.RemoteAddress is { } remote && manager._connections.TryGetValue(remote, out var connection))
-            {
-                connection.Detach(session, reason);
-            }
-            else
-            {
-                manager._grid.Logger.LogDebug("Accepted link closed before its handshake: {Reason}", reason.Message);
-            }
-        }
-
-        public void CloseAll()
-        {
-            Session[] sessions;
-            lock (_handshaking)
-            {
-                _closed = true;
-                sessions = [.. _handshaking];
-                _handshaking.Clear();
-            }
-
-            foreach (var session in sessions)
-            {
-                session.Close(new DisconnectedException($"'{manager.Address}' is shutting down."));
-            }
-        }
     }
 }

@@ -1,6 +1,5 @@
-// Shared, byte for byte, by Grid.Reactive.Tests/Stress/Races and Grid.Reactive.Benchmarks/Stress/Races (the test
-// StressCopiesTests checks that the two copies are identical): the tests run each race briefly in CI, the benchmark's
-// --stress mode runs the same races for millions of interleavings.
+// Compiled into Grid.Reactive.Tests and, linked, into Grid.Reactive.Benchmarks: the tests run each race briefly in CI,
+// the benchmark's --stress mode runs the same races for millions of interleavings.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
