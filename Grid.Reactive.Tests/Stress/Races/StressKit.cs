@@ -454,35 +454,12 @@ internal sealed class StressGrid : IAsyncDisposable
 internal static class RaceKit
 {
     /// <summary>
-    /// Waits until <paramref name="condition"/> holds or the guard passes; false on the guard. Spins, then yields, and
-    /// only then sleeps a millisecond at a time: most conditions hold within microseconds.
+    /// Waits until <paramref name="condition"/> holds or the guard passes; false on the guard. Polls as
+    /// <see cref="SpinWait.SpinUntil(Func{bool}, TimeSpan)"/> does (spins, then yields, then gives up its time slice):
+    /// most conditions hold within microseconds, and the guard is a bound, never an expected duration.
     /// </summary>
-    public static bool Until(Func<bool> condition, TimeSpan? guard = null)
-    {
-        var limit = guard ?? StressGrid.Guard;
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; !condition(); i++)
-        {
-            if (i < 100)
-            {
-                Thread.SpinWait(30);
-            }
-            else if (i < 2_000)
-            {
-                Thread.Yield();
-            }
-            else if (clock.Elapsed > limit)
-            {
-                return condition();
-            }
-            else
-            {
-                Thread.Sleep(1);
-            }
-        }
-
-        return true;
-    }
+    public static bool Until(Func<bool> condition, TimeSpan? guard = null) =>
+        SpinWait.SpinUntil(condition, guard ?? StressGrid.Guard);
 
     /// <summary><see cref="Until"/> on a dedicated thread, so no thread-pool thread is held while the grid works.</summary>
     public static Task<bool> UntilAsync(Func<bool> condition, TimeSpan? guard = null) =>
