@@ -9,8 +9,8 @@ internal sealed record Seed(string Target, string Name, byte[] Bytes);
 
 /// <summary>
 /// Makes the seed corpus from real encodings: frames of every op written by <see cref="FrameCodec"/> (with and without
-/// payload, subroute and checksum, small and wide integers), merged messages, frames back to back, handshakes of 8 and
-/// 6 fields written by <see cref="HandshakeCodec"/> or by hand, a few valid but unusual MessagePack encodings the full
+/// payload, subroute and checksum, small and wide integers), merged messages, frames back to back, hellos (Connect),
+/// challenges and proofs written by <see cref="HandshakeCodec"/> or by hand, a few valid but unusual MessagePack encodings the full
 /// reader must handle, and truncations. Deterministic: the same bytes on every run.
 /// </summary>
 internal static class CorpusGenerator
@@ -47,8 +47,10 @@ internal static class CorpusGenerator
         var frames = new List<(string Name, Frame Frame)>
         {
             ("connect", new Frame(Op.Connect, payload: handshake)),
-            ("connect-response", new Frame(Op.ConnectResponse, payload: handshake)),
-            ("connect-refused", new Frame(Op.ConnectResponse, flags: FrameFlags.Error, payload: "bad token"u8.ToArray())),
+            ("connect-response", new Frame(Op.ConnectResponse, payload: HandshakeCodec.Encode(new HandshakeChallenge(ProtocolConstants.Version, 7, new byte[HandshakeCodec.NonceBytes])))),
+            ("connect-refused", new Frame(Op.ConnectResponse, flags: FrameFlags.Error, payload: "refused: auth"u8.ToArray())),
+            ("connect-proof", new Frame(Op.ConnectProof, payload: HandshakeCodec.EncodeProof(new byte[32]))),
+            ("connect-proof-refused", new Frame(Op.ConnectProof, flags: FrameFlags.Error, payload: "refused: auth"u8.ToArray())),
             ("ping", new Frame(Op.Ping)),
             ("pong-stream", new Frame(Op.Pong, muxId: 7)),
             ("pong-gone", new Frame(Op.Pong, muxId: 7, flags: FrameFlags.Error, payload: "gone"u8.ToArray())),
@@ -158,49 +160,62 @@ internal static class CorpusGenerator
         var sample = SampleHandshake();
         var full = HandshakeCodec.Encode(sample);
         yield return ("hello", full);
-        yield return ("hello-response", HandshakeCodec.Encode(sample with { From = sample.To, To = sample.From, MaxMessageSize = 0, MaxCallsInFlight = 0 }));
         yield return ("hello-wide", HandshakeCodec.Encode(sample with
         {
             Version = int.MinValue,
             ClockUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds(),
             InstanceId = ulong.MaxValue,
-            Token = Enumerable.Range(0, 300).Select(i => (byte)i).ToArray(),
+            Nonce = Enumerable.Range(0, HandshakeCodec.NonceBytes).Select(i => (byte)(255 - i)).ToArray(),
             MaxMessageSize = int.MaxValue,
             MaxCallsInFlight = int.MaxValue,
         }));
-        yield return ("hello-empty-fields", HandshakeCodec.Encode(new HandshakeMessage(0, "", "", DateTimeOffset.MinValue.ToUnixTimeMilliseconds(), 0, [])));
+        yield return ("hello-empty-fields", HandshakeCodec.Encode(new HandshakeMessage(0, "", "", DateTimeOffset.MinValue.ToUnixTimeMilliseconds(), 0,
+            new byte[HandshakeCodec.NonceBytes])));
         yield return ("hello-unicode", HandshakeCodec.Encode(sample with { From = "nœud-1.exemple:7000", To = "ノード2:7000" }));
 
-        // The six-field form from before limits were added.
-        yield return ("hello-six-fields", Raw((ref MessagePackWriter w) =>
+        var challenge = new HandshakeChallenge(ProtocolConstants.Version, 0xfedc_ba98_7654_3210, sample.Nonce.Reverse().ToArray(), 16 * 1024 * 1024, 8192);
+        yield return ("challenge", HandshakeCodec.Encode(challenge));
+        yield return ("challenge-zero", HandshakeCodec.Encode(new HandshakeChallenge(0, 0, new byte[HandshakeCodec.NonceBytes])));
+        yield return ("proof", HandshakeCodec.EncodeProof(Enumerable.Range(0, 32).Select(i => (byte)(i * 11)).ToArray()));
+        yield return ("proof-rotation", HandshakeCodec.EncodeProof(new byte[64]));
+        yield return ("proof-max", HandshakeCodec.EncodeProof(new byte[HandshakeCodec.MaxTokenBytes]));
+        yield return ("proof-empty", HandshakeCodec.EncodeProof([]));
+
+        // The version 1 hello: six fields, a token where the nonce goes. Refused for its shape, after its version.
+        yield return ("hello-v1-six-fields", Raw((ref MessagePackWriter w) =>
         {
             w.WriteArrayHeader(6);
-            w.Write(sample.Version);
+            w.Write(1);
             w.Write(sample.From);
             w.Write(sample.To);
             w.Write(sample.ClockUnixMs);
             w.Write(sample.InstanceId);
-            w.Write(sample.Token.AsSpan());
+            w.Write(new byte[32]);
         }));
 
-        // Limits: the largest token and address, one byte over each, a clock outside DateTimeOffset, a version
-        // outside int, a nil token, and an array of 7.
-        yield return ("token-max", HandshakeCodec.Encode(sample with { Token = new byte[HandshakeCodec.MaxTokenBytes] }));
+        // Limits: the largest address, one byte over it, a nonce of the wrong length, a clock outside DateTimeOffset, a
+        // version outside int, a nil nonce, a proof one byte too long, and an array of 7.
         yield return ("address-max", HandshakeCodec.Encode(sample with { From = new string('a', HandshakeCodec.MaxAddressBytes) }));
-        yield return ("token-too-long", RawHandshake(sample, 8, token: new byte[HandshakeCodec.MaxTokenBytes + 1]));
         yield return ("address-too-long", RawHandshake(sample, 8, from: new string('a', HandshakeCodec.MaxAddressBytes + 1)));
+        yield return ("nonce-short", RawHandshake(sample, 8, nonce: new byte[HandshakeCodec.NonceBytes - 1]));
+        yield return ("nonce-long", RawHandshake(sample, 8, nonce: new byte[HandshakeCodec.NonceBytes + 1]));
         yield return ("clock-out-of-range", RawHandshake(sample, 8, clock: long.MaxValue));
-        yield return ("version-int64", RawHandshake(sample, 6, version: long.MinValue));
-        yield return ("token-nil", RawHandshake(sample, 6, nilToken: true));
+        yield return ("version-int64", RawHandshake(sample, 8, version: long.MinValue));
+        yield return ("nonce-nil", RawHandshake(sample, 8, nilNonce: true));
         yield return ("seven-fields", RawHandshake(sample, 7));
-        yield return ("truncated-in-token", full[..^6]);
+        yield return ("proof-too-long", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(1);
+            w.Write(new byte[HandshakeCodec.MaxTokenBytes + 1]);
+        }));
+        yield return ("truncated-in-nonce", full[..^6]);
         yield return ("truncated-in-address", full[..10]);
         yield return ("trailing-byte", [.. full, 0]);
     }
 
-    /// <summary>A handshake written field by field, so that fields may be what the encoder refuses to write.</summary>
+    /// <summary>A hello written field by field, so that fields may be what the encoder refuses to write.</summary>
     private static byte[] RawHandshake(HandshakeMessage m, int fields, long? version = null, string? from = null,
-        long? clock = null, byte[]? token = null, bool nilToken = false)
+        long? clock = null, byte[]? nonce = null, bool nilNonce = false)
     {
         var buffer = new ArrayBufferWriter<byte>();
         var w = new MessagePackWriter(buffer);
@@ -210,13 +225,13 @@ internal static class CorpusGenerator
         w.Write(m.To);
         w.Write(clock ?? m.ClockUnixMs);
         w.Write(m.InstanceId);
-        if (nilToken)
+        if (nilNonce)
         {
             w.WriteNil();
         }
         else
         {
-            w.Write((token ?? m.Token).AsSpan());
+            w.Write((nonce ?? m.Nonce).AsSpan());
         }
 
         for (var i = 6; i < fields; i++)
@@ -229,7 +244,7 @@ internal static class CorpusGenerator
     }
 
     private static HandshakeMessage SampleHandshake() => new(ProtocolConstants.Version, "10.0.0.1:7000", "10.0.0.2:7000",
-        1_764_633_600_000, 0x1234_5678_9abc_def0, Enumerable.Range(0, 32).Select(i => (byte)(i * 7)).ToArray(),
+        1_764_633_600_000, 0x1234_5678_9abc_def0, Enumerable.Range(0, HandshakeCodec.NonceBytes).Select(i => (byte)(i * 7)).ToArray(),
         MaxMessageSize: 16 * 1024 * 1024, MaxCallsInFlight: 1024);
 
     private static byte[] Encode(in Frame frame, bool checksum)

@@ -104,50 +104,86 @@ internal static class Targets
     }
 
     /// <summary>
-    /// Decodes <paramref name="input"/> as a handshake payload; a decoded message must give its claims and round-trip
-    /// through the encoder unchanged.
+    /// Decodes <paramref name="input"/> as each handshake payload: the version alone (read first from every one), a
+    /// hello (Connect), a challenge (ConnectResponse) and a proof (ConnectProof). Whatever decodes must round-trip
+    /// through the encoder unchanged. Accepted when any of the three decodes; the refusal reported is the hello's.
     /// </summary>
     public static Outcome Handshake(byte[] input, out ProtocolException? refusal)
     {
         ArgumentNullException.ThrowIfNull(input);
         refusal = null;
-        HandshakeMessage message;
+        var accepted = false;
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         try
         {
-            message = HandshakeCodec.Decode(input);
+            _ = HandshakeCodec.ReadVersion(input);
         }
         catch (ProtocolException ex)
         {
-            CheckAllocation("HandshakeCodec.Decode", GC.GetAllocatedBytesForCurrentThread() - allocatedBefore, input.Length);
             CheckRefusal(ex);
-            refusal = ex;
-            return Outcome.Refused;
         }
 
-        CheckAllocation("HandshakeCodec.Decode", GC.GetAllocatedBytesForCurrentThread() - allocatedBefore, input.Length);
+        if (TryDecode(input, HandshakeCodec.Decode, out var hello, ref refusal))
+        {
+            accepted = true;
+            RoundTrip(hello, HandshakeCodec.Encode, HandshakeCodec.Decode, Describe);
+        }
 
-        // The decoder promises that what it returns is usable: the claims never throw, the encoder takes it back.
-        _ = message.Claims(isResponse: false);
-        _ = message.Claims(isResponse: true);
-        byte[] encoded;
-        HandshakeMessage again;
+        if (TryDecode(input, HandshakeCodec.DecodeChallenge, out var challenge, ref refusal))
+        {
+            accepted = true;
+            RoundTrip(challenge, HandshakeCodec.Encode, HandshakeCodec.DecodeChallenge, Describe);
+        }
+
+        if (TryDecode(input, HandshakeCodec.DecodeProof, out var proof, ref refusal))
+        {
+            accepted = true;
+            RoundTrip(proof, HandshakeCodec.EncodeProof, HandshakeCodec.DecodeProof, Convert.ToHexString);
+        }
+
+        CheckAllocation("HandshakeCodec", GC.GetAllocatedBytesForCurrentThread() - allocatedBefore, input.Length);
+        if (accepted)
+        {
+            refusal = null;
+            return Outcome.Accepted;
+        }
+
+        return Outcome.Refused;
+    }
+
+    private static bool TryDecode<T>(byte[] input, Func<ReadOnlyMemory<byte>, T> decode, out T value, ref ProtocolException? refusal)
+    {
         try
         {
-            encoded = HandshakeCodec.Encode(message);
-            again = HandshakeCodec.Decode(encoded);
+            value = decode(input);
+            return true;
+        }
+        catch (ProtocolException ex)
+        {
+            CheckRefusal(ex);
+            refusal ??= ex;
+            value = default!;
+            return false;
+        }
+    }
+
+    /// <summary>The decoder promises that what it returns is usable: the encoder takes it back and it reads back the same.</summary>
+    private static void RoundTrip<T>(T message, Func<T, byte[]> encode, Func<ReadOnlyMemory<byte>, T> decode, Func<T, string> describe)
+    {
+        T again;
+        try
+        {
+            again = decode(encode(message));
         }
         catch (Exception ex) when (ex is ArgumentException or ProtocolException)
         {
-            throw new ContractViolationException($"A decoded handshake does not round-trip: {Describe(message)}: {ex.Message}", ex);
+            throw new ContractViolationException($"A decoded handshake payload does not round-trip: {describe(message)}: {ex.Message}", ex);
         }
 
-        if (Describe(again) != Describe(message))
+        if (describe(again) != describe(message))
         {
-            throw new ContractViolationException($"A decoded handshake reads back otherwise: {Describe(message)} became {Describe(again)}.");
+            throw new ContractViolationException($"A decoded handshake payload reads back otherwise: {describe(message)} became {describe(again)}.");
         }
-
-        return Outcome.Accepted;
     }
 
     /// <summary>One comparable line for a frame: every field, the payload bytes and whether it stands for null.</summary>
@@ -155,7 +191,10 @@ internal static class Targets
         $"{frame} null={frame.IsNullPayload} sub={(frame.Subroute is null ? "<null>" : "'" + frame.Subroute + "'")} bytes={Convert.ToHexString(frame.Payload.Span)}");
 
     private static string Describe(HandshakeMessage m) => string.Create(CultureInfo.InvariantCulture,
-        $"v={m.Version} from='{m.From}' to='{m.To}' clock={m.ClockUnixMs} instance={m.InstanceId} token={Convert.ToHexString(m.Token)} maxMessage={m.MaxMessageSize} maxCalls={m.MaxCallsInFlight}");
+        $"v={m.Version} from='{m.From}' to='{m.To}' clock={m.ClockUnixMs} instance={m.InstanceId} nonce={Convert.ToHexString(m.Nonce)} maxMessage={m.MaxMessageSize} maxCalls={m.MaxCallsInFlight}");
+
+    private static string Describe(HandshakeChallenge c) => string.Create(CultureInfo.InvariantCulture,
+        $"v={c.Version} instance={c.InstanceId} nonce={Convert.ToHexString(c.Nonce)} maxMessage={c.MaxMessageSize} maxCalls={c.MaxCallsInFlight}");
 
     /// <summary>
     /// Reads the frames in <c>[start, end)</c> with both readers, as <see cref="MessageReader"/> would meet them

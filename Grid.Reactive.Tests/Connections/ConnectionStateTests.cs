@@ -25,19 +25,21 @@ public sealed class ConnectionStateTests
         grid[acceptor].Connection(dialer).Subscribe(acceptorStates);
         grid.RunMs(10);
 
-        // Dialing starts on the scheduler (tick 1); Connect is flushed (tick 2) and lands 1 ms later; the answer is
-        // flushed (one more tick) and lands back after another millisecond. Each change reaches observers one hop later.
+        // Dialing starts on the scheduler (tick 1); Connect (the hello) is flushed (tick 2) and lands 1 ms later; the
+        // challenge is flushed (one more tick) and lands back after another millisecond; then the dialer's proof goes
+        // out the same way, the acceptor opens, and its proof comes back: four hops, each a flush and 1 ms. Each change
+        // reaches observers one hop later.
         // The current state replays at once, on the subscriber's thread.
         Assert.That(dialerStates.Messages, Is.EqualTo(new[]
         {
             OnNext(0, ConnectionState.NotConnected),
             OnNext(2 * Tick, ConnectionState.Connecting),
-            OnNext(Ms(2) + (4 * Tick), ConnectionState.Connected),
+            OnNext(Ms(4) + (6 * Tick), ConnectionState.Connected),
         }));
         Assert.That(acceptorStates.Messages, Is.EqualTo(new[]
         {
             OnNext(0, ConnectionState.NotConnected),
-            OnNext(Ms(1) + (3 * Tick), ConnectionState.Connected),
+            OnNext(Ms(3) + (5 * Tick), ConnectionState.Connected),
         }));
     }
 

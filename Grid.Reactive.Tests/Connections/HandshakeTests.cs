@@ -53,11 +53,16 @@ public sealed class HandshakeTests
         var peer = await RawPeer.DialAsync(grid.Network, "intruder", acceptor);
 
         // Wrong secret, unknown name, wrong target and a clock a day off: the first check that fails is the secret.
-        peer.SendHandshake(new HandshakeMessage(ProtocolConstants.Version, "intruder", "somebody-else",
-            grid.Scheduler.Now.AddDays(1).ToUnixTimeMilliseconds(), 1, []), new SharedSecretAuthenticator(Encoding.UTF8.GetBytes("a-guess-at-the-grid-secret")));
+        peer.SendHello(TestHandshake.Hello("intruder", "somebody-else", grid.Scheduler.Now.AddDays(1), 1));
+        grid.RunMs(10);
+        var challenge = peer.Challenge!;
+        peer.SendProof(new SharedSecretAuthenticator(Encoding.UTF8.GetBytes("a-guess-at-the-grid-secret")));
         grid.RunMs(10);
 
-        Assert.That(Text(peer.Received.Single().Payload.ToArray()), Is.EqualTo("refused: auth"));
+        // The challenge holds the version, an instance id, a nonce and limits: no name, no clock, no proof of the node.
+        Assert.That(HandshakeCodec.Encode(challenge), Has.Length.LessThan(64));
+        Assert.That(peer.Received.Select(f => f.Op), Is.EqualTo(new[] { Op.ConnectResponse, Op.ConnectResponse }), "no proof of the node for a stranger");
+        Assert.That(Text(peer.Received[1].Payload.ToArray()), Is.EqualTo("refused: auth"));
         Assert.That(log.Lines.Select(l => l.Text), Has.Some.Contains("authentication of 'intruder' failed"), "the detail stays in the local log");
     }
 
@@ -114,8 +119,7 @@ public sealed class HandshakeTests
         grid.Start(acceptor);
         var peer = await RawPeer.DialAsync(grid.Network, dialer, acceptor);
 
-        peer.SendHandshake(new HandshakeMessage(ProtocolConstants.Version + 1, dialer, acceptor, grid.Scheduler.Now.ToUnixTimeMilliseconds(), 1, []),
-            new SharedSecretAuthenticator(Secret));
+        peer.SendHello(TestHandshake.Hello(dialer, acceptor, grid.Scheduler.Now, 1, version: ProtocolConstants.Version + 1));
         grid.RunMs(10);
 
         var answer = peer.Received.Single();
@@ -132,11 +136,12 @@ public sealed class HandshakeTests
         grid.Start(dialer);
         var peer = await RawPeer.DialAsync(grid.Network, acceptor, dialer);
 
-        peer.SendHandshake(new HandshakeMessage(ProtocolConstants.Version, acceptor, dialer, grid.Scheduler.Now.ToUnixTimeMilliseconds(), 1, []),
-            new SharedSecretAuthenticator(Secret));
+        peer.SendHello(TestHandshake.Hello(acceptor, dialer, grid.Scheduler.Now, 1));
+        grid.RunMs(10);
+        peer.SendProof(new SharedSecretAuthenticator(Secret));
         grid.RunMs(10);
 
-        Assert.That(Text(peer.Received.Single().Payload.ToArray()), Is.EqualTo("refused: direction"), "the peer learns the code only");
+        Assert.That(Text(peer.Received.Last().Payload.ToArray()), Is.EqualTo("refused: direction"), "the peer learns the code only");
         Assert.That(grid[dialer].Connection(acceptor).State, Is.Not.EqualTo(ConnectionState.Connected));
     }
 

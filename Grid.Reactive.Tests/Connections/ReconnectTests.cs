@@ -19,7 +19,7 @@ public sealed class ReconnectTests
         grid[dialer].Connection(acceptor).Subscribe(states);
 
         // Backoff (no jitter): 100 ms, then 200, 400, 800. Attempts at 0, 100, 300, 700, 1500 ms (plus the tick on which
-        // dialing starts); the last one finds the acceptor up and connects two hops and two flushes later.
+        // dialing starts); the last one finds the acceptor up and connects four hops and four flushes later.
         grid.RunMs(1000);
         grid.Start(acceptor);
         grid.RunMs(1000);
@@ -36,7 +36,7 @@ public sealed class ReconnectTests
             OnNext(Ms(700) + (2 * Tick), ConnectionState.Connecting),
             OnNext(Ms(700) + (2 * Tick), ConnectionState.Disconnected),
             OnNext(Ms(1500) + (2 * Tick), ConnectionState.Connecting),
-            OnNext(Ms(1502) + (4 * Tick), ConnectionState.Connected),
+            OnNext(Ms(1504) + (6 * Tick), ConnectionState.Connected),
         }));
     }
 
@@ -152,11 +152,11 @@ public sealed class ReconnectTests
         grid.Network.Hold(dialer, acceptor);
         grid.RunMs(10_000);
 
-        // The dialer last heard the acceptor at 2 ms (the handshake's answer, 3 ticks in): it is dead exactly one ping
-        // timeout later, at 2.002 s, and its observers hear of it one hop after. The acceptor last heard the dialer at
-        // 1 ms (the handshake, 2 ticks in) and dies a millisecond earlier.
-        Assert.That(dialerStates.Messages.First(m => m.Value.Value == ConnectionState.Disconnected).Time, Is.EqualTo(Ms(2002) + (4 * Tick)));
-        Assert.That(acceptorStates.Messages.First(m => m.Value.Value == ConnectionState.Disconnected).Time, Is.EqualTo(Ms(2001) + (3 * Tick)));
+        // The dialer last heard the acceptor at 4 ms (the acceptor's proof, the handshake's fourth hop, 5 ticks in): it
+        // is dead exactly one ping timeout later, at 2.004 s, and its observers hear of it one hop after. The acceptor
+        // last heard the dialer at 3 ms (the dialer's proof, 4 ticks in) and dies a millisecond earlier.
+        Assert.That(dialerStates.Messages.First(m => m.Value.Value == ConnectionState.Disconnected).Time, Is.EqualTo(Ms(2004) + (6 * Tick)));
+        Assert.That(acceptorStates.Messages.First(m => m.Value.Value == ConnectionState.Disconnected).Time, Is.EqualTo(Ms(2003) + (5 * Tick)));
         Assert.That(grid[dialer].Connection(acceptor).LastError!.Message, Does.Contain("No pong"));
     }
 

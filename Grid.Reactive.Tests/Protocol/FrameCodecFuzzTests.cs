@@ -121,7 +121,7 @@ public sealed class FrameCodecFuzzTests
             {
                 foreach (var frame in ReadAll(memory))
                 {
-                    if (frame.Op is < Op.Connect or >= Op.Merged || (frame.Flags & ~FrameCodec.KnownFlags) != 0
+                    if (frame.Op is < Op.Connect or Op.Merged or > Op.ConnectProof || (frame.Flags & ~FrameCodec.KnownFlags) != 0
                         || !IsSliceOf(frame.Payload, memory)
                         || (frame.Subroute is not null && Encoding.UTF8.GetByteCount(frame.Subroute) > ProtocolConstants.MaxSubrouteBytes))
                     {

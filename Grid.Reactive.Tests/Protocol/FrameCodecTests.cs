@@ -176,7 +176,7 @@ public sealed class FrameCodecTests
             Assert.That(() => FrameCodec.Write(output, new Frame(Op.Request, subroute: "a\ud800"), false), Throws.ArgumentException);
             Assert.That(() => FrameCodec.Write(output, new Frame(Op.Merged, seq: 1), false), Throws.ArgumentException.With.Message.Contains("Merged"));
             Assert.That(() => FrameCodec.Write(output, new Frame((Op)0), false), Throws.ArgumentException);
-            Assert.That(() => FrameCodec.Write(output, new Frame((Op)19), false), Throws.ArgumentException);
+            Assert.That(() => FrameCodec.Write(output, new Frame((Op)20), false), Throws.ArgumentException);
             Assert.That(() => FrameCodec.Write(output, new Frame(Op.Ping, flags: (FrameFlags)64), false), Throws.ArgumentException);
         });
         Assert.That(output.WrittenCount, Is.Zero, "nothing is written for a rejected frame");
@@ -304,7 +304,7 @@ public sealed class FrameCodecTests
     public void Unknown_op_and_flags_are_rejected()
     {
         AssertProtocolError(RawFrame(7, [1, 0, 0, 0, 0, 0, null]), "unknown op 0 at offset 5");
-        AssertProtocolError(RawFrame(7, [1, 0, 0, 0, 19, 0, null]), "unknown op 19");
+        AssertProtocolError(RawFrame(7, [1, 0, 0, 0, 20, 0, null]), "unknown op 20");
         AssertProtocolError(RawFrame(7, [1, 0, 0, 0, 5, 0x40, null]), "unknown flag bits 0x40");
         AssertProtocolError(RawFrame(7, [1, 0, 0, 0, 5, 0x80 | 1, null]), "unknown flag bits 0x80");
     }

@@ -38,21 +38,27 @@ public sealed class FuzzRegressionTests
         ("merged frame with the subroute flag", "98010000011208C0D90098010000010508C0D1DA", "has flags Subroute"),
     ];
 
-    // Found by: afl.sh handshake, 300 s, 6.7 million executions.
+    // Found by: afl.sh handshake, 300 s, 6.7 million executions, against the version 1 hello (an array of 6 or 8);
+    // carried over to the version 2 hello (an array of exactly 8 with a 32-byte nonce) by making each an array of 8.
     private static readonly (string Name, string Hex, string Reason)[] RefusedHandshakes =
     [
         ("array32 header cut after its first byte", "DDDD", "handshake at offset 0 runs past the end"),
-        ("a lone fixarray", "96", "version at offset 1 runs past the end"),
+        ("a lone fixarray", "98", "version at offset 1 runs past the end"),
         ("array of 5", "95EDAD31", "array of 5 elements"),
-        ("version as a bin32", "96C6AD31", "version at offset 1: expected an integer"),
-        ("version as uint32 over int", "96CEAD3130A3302E", "version 2905682083 at offset 1 is out of range"),
-        ("from as str16 claiming 12592 bytes", "9601DA31302E302C", "from at offset 2 claims 12592 bytes but only 3 are left"),
-        ("to as str32 claiming 4 GiB", "9601AD31302E302E2B2E313A37303030DBFFFFFFD2D9", "to at offset 16 claims 4294967250 bytes but only 1 are left"),
-        ("from that is not UTF-8", "9601ADC4302E302E0000019AB6BDC4CB", "from at offset 2 is not valid UTF-8"),
+        ("array of 6, the version 1 hello without limits", "962ED900D9000001C400", "array of 6 elements; expected 8"),
+        ("version as a bin32", "98C6AD31", "version at offset 1: expected an integer"),
+        ("version as uint32 over int", "98CEAD3130A3302E", "version 2905682083 at offset 1 is out of range"),
+        ("from as str16 claiming 12592 bytes", "9801DA31302E302C", "from at offset 2 claims 12592 bytes but only 3 are left"),
+        ("to as str32 claiming 4 GiB", "9801AD31302E302E2B2E313A37303030DBFFFFFFD2D9", "to at offset 16 claims 4294967250 bytes but only 1 are left"),
+        ("from that is not UTF-8", "9801ADC4302E302E0000019AB6BDC4CB", "from at offset 2 is not valid UTF-8"),
         ("clock outside DateTimeOffset", "9800A0A0D3FF96018C939AA1A8AFB6BD", "clockUnixMs -29834644247895640 at offset 4 is outside the range"),
         ("instanceId -1", "98FFA0A0F1FFFFC7", "instanceId -1 at offset 5 is out of range"),
-        ("a trailing byte after a minimal handshake", "962ED900D9000001C400E100", "Trailing bytes after the handshake message at offset 10"),
+        ("an empty nonce, as version 1 sent an empty token", "982ED900D9000001C4000000", "nonce at offset 8 is 0 bytes long; expected 32"),
+        ("a trailing byte after a minimal hello", SmallestHello + "E1", "Trailing bytes after the handshake at offset 44"),
     ];
+
+    // [46, "" as str8, "" as str8, 0, 1, 32 zero bytes, 0, 0]: the smallest hello, by hand after AFL's smallest version 1 one.
+    private const string SmallestHello = "982ED900D9000001C420" + "0000000000000000000000000000000000000000000000000000000000000000" + "0000";
 
     private static IEnumerable<TestCaseData> RefusedFrameCases() =>
         RefusedFrames.Select(c => new TestCaseData(c.Hex, c.Reason).SetName($"Frames_refused: {c.Name}"));
@@ -74,16 +80,15 @@ public sealed class FuzzRegressionTests
             Throws.TypeOf<ProtocolException>().With.Message.Contains(reason), hex);
 
     [Test]
-    public void The_smallest_handshake_AFL_found_is_accepted_and_round_trips()
+    public void The_smallest_hello_is_accepted_and_round_trips()
     {
-        // [46, "" as str8, "" as str8, 0, 1, empty bin8]: six fields, no limits.
-        var message = HandshakeCodec.Decode(Convert.FromHexString("962ED900D9000001C400"));
-        Assert.That((message.Version, message.From, message.To, message.ClockUnixMs, message.InstanceId, message.Token.Length,
-            message.MaxMessageSize, message.MaxCallsInFlight), Is.EqualTo((46, "", "", 0L, 1UL, 0, 0, 0)));
+        var message = HandshakeCodec.Decode(Convert.FromHexString(SmallestHello));
+        Assert.That((message.Version, message.From, message.To, message.ClockUnixMs, message.InstanceId, message.Nonce.Length,
+            message.MaxMessageSize, message.MaxCallsInFlight), Is.EqualTo((46, "", "", 0L, 1UL, 32, 0, 0)));
 
         var again = HandshakeCodec.Decode(HandshakeCodec.Encode(message));
-        Assert.That(again with { Token = message.Token }, Is.EqualTo(message));
-        Assert.That(again.Token, Is.EqualTo(message.Token));
+        Assert.That(again with { Nonce = message.Nonce }, Is.EqualTo(message));
+        Assert.That(again.Nonce, Is.EqualTo(message.Nonce));
     }
 
     [TestCase("97000000000300C0", TestName = "Frames_accepted: the smallest ping")]
@@ -107,8 +112,8 @@ public sealed class FuzzRegressionTests
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(AllocationAllowance));
     }
 
-    [TestCase("9601AD31302E302E2B2E313A37303030DBFFFFFFD2D9", TestName = "Claims_do_not_allocate: a handshake address claiming 4 GiB")]
-    [TestCase("9601A0A00000C6FFFFFFFF00", TestName = "Claims_do_not_allocate: a handshake token claiming 4 GiB")]
+    [TestCase("9801AD31302E302E2B2E313A37303030DBFFFFFFD2D9", TestName = "Claims_do_not_allocate: a handshake address claiming 4 GiB")]
+    [TestCase("9801A0A00000C6FFFFFFFF00", TestName = "Claims_do_not_allocate: a handshake nonce claiming 4 GiB")]
     [TestCase("DDFFFFFFFF01", TestName = "Claims_do_not_allocate: a handshake array claiming 4 billion elements")]
     public void Handshake_lengths_the_input_claims_are_never_allocated(string hex)
     {

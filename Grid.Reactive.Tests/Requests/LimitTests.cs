@@ -134,12 +134,10 @@ public sealed class LimitTests
         var heldBack = log.WaitForAsync("holding back");
 
         // A peer that handshakes, asks for 4,000 answers of 64 KiB, and never reads one.
-        using var socket = new ClientWebSocket();
-        await socket.ConnectAsync(new Uri($"ws://{address}/grid/v1"), CancellationToken.None);
-        var hello = new HandshakeMessage(ProtocolConstants.Version, peerName, address, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 42, []);
-        var authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret);
-        hello = hello with { Token = authenticator.CreateToken(hello.Claims(isResponse: false)) };
-        await SendAsync(socket, new Frame(Op.Connect, payload: HandshakeCodec.Encode(hello)));
+        using var raw = await RawSocket.ConnectAsync(address);
+        var socket = raw.Socket;
+        var (_, _, answer) = await raw.HandshakeAsync(peerName, address, 42, new SharedSecretAuthenticator(VirtualGrid.Secret));
+        Assert.That(answer?.Op, Is.EqualTo(Op.ConnectProof), "the node proved itself: the handshake passed");
         // In waves, each sent once the node has taken the one before (served it or held it back), as requests of a
         // live peer arrive over time rather than all before the first answer is queued.
         for (var i = 1; i <= requests; i++)

@@ -118,7 +118,7 @@ public sealed class UserTimingExamples
             OnNext(Ms(710) + (2 * Tick), ConnectionState.Connecting), // + 400 ms
             OnNext(Ms(710) + (2 * Tick), ConnectionState.Disconnected),
             OnNext(Ms(1_510) + (2 * Tick), ConnectionState.Connecting), // + 800 ms, healed meanwhile at 1 s
-            OnNext(Ms(1_512) + (4 * Tick), ConnectionState.Connected)); // handshake: there and back, 1 ms each way
+            OnNext(Ms(1_514) + (6 * Tick), ConnectionState.Connected)); // handshake: hello, challenge, proof, proof: 1 ms each
     }
 
     [Test]

@@ -43,11 +43,32 @@ internal sealed class RawPeer : ILinkHandler
         SendBytes(buffer.WrittenMemory.ToArray());
     }
 
-    public void SendHandshake(HandshakeMessage message, IGridAuthenticator authenticator, bool isResponse = false)
+    /// <summary>Sends the dialer's hello; the acceptor's challenge comes back into <see cref="Received"/>.</summary>
+    public void SendHello(HandshakeMessage hello)
     {
-        var signed = message with { Token = authenticator.CreateToken(message.Claims(isResponse)) };
-        Send(new Frame(isResponse ? Op.ConnectResponse : Op.Connect, payload: HandshakeCodec.Encode(signed)));
+        Hello = hello;
+        Send(TestHandshake.ConnectFrame(hello));
     }
+
+    /// <summary>The hello sent last.</summary>
+    public HandshakeMessage? Hello { get; private set; }
+
+    /// <summary>The acceptor's challenge, once it came; null before (or after a refusal).</summary>
+    public HandshakeChallenge? Challenge
+    {
+        get
+        {
+            lock (Received)
+            {
+                var answer = Received.LastOrDefault(f => f.Op == Op.ConnectResponse && (f.Flags & FrameFlags.Error) == 0);
+                return answer.Op == Op.ConnectResponse ? HandshakeCodec.DecodeChallenge(answer.Payload) : null;
+            }
+        }
+    }
+
+    /// <summary>Answers the challenge received with the dialer's proof, made with <paramref name="authenticator"/>.</summary>
+    public void SendProof(IGridAuthenticator authenticator) =>
+        Send(TestHandshake.ProofFrame(Hello!, Challenge ?? throw new InvalidOperationException("No challenge came."), authenticator));
 
     public void Close() => _link!.Close(null);
 

@@ -42,10 +42,10 @@ internal sealed class ConnectAttempt : ISessionOwner, IDisposable
             return attempt;
         });
 
-    public void OnOpened(Session session)
+    public Refusal? OnOpened(Session session)
     {
         _timeout?.Dispose();
-        _connection.Attach(session);
+        return _connection.Attach(session);
     }
 
     public void OnClosed(Session session, Exception reason)

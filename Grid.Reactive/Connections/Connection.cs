@@ -203,42 +203,60 @@ public sealed class Connection : IObservable<ConnectionState>
         }
     }
 
-    internal void Attach(Session session)
+    /// <summary>
+    /// Makes <paramref name="session"/>, which passed its handshake, the connection's session; any thread. A newer
+    /// session replaces a live one only when the peer proved it restarted (another instance id) or the live one's link
+    /// is dead (nothing heard for <see cref="DeadAfter"/>): a second session from the same live instance is refused,
+    /// so that nobody can take over a working connection by handshaking again.
+    /// </summary>
+    /// <returns>Null when attached; otherwise why not (the session then refuses its peer).</returns>
+    internal Refusal? Attach(Session session)
     {
         Session? replaced;
         lock (_gate)
         {
             if (_shutDown)
             {
-                replaced = session;
+                return new Refusal("shutdown", $"The connection {LocalAddress} <-> {RemoteAddress} was shut down.");
             }
-            else
+
+            replaced = _session;
+            if (replaced is not null && replaced.IsOpen && replaced.RemoteInstanceId == session.RemoteInstanceId)
             {
-                replaced = _session;
-                session.SetTraces(_framesIn, _framesOut);
-                Volatile.Write(ref _session, session);
-                _connectedAtTicks = _grid.Scheduler.Now.UtcTicks;
-                SetState(ConnectionState.Connected);
+                var silence = TimeSpan.FromTicks(_grid.Scheduler.Now.UtcTicks - replaced.LastHeardTicks);
+                if (silence < DeadAfter)
+                {
+                    return new Refusal("duplicate", string.Create(CultureInfo.InvariantCulture,
+                        $"'{RemoteAddress}' opened a second link ({session.Describe}) while its link {replaced.Describe} is live (heard from {silence} ago) and the peer has not restarted (same instance id); the live one stays"));
+                }
             }
+
+            // The proof that opens the acceptor's side goes out before anything a caller queues once the session is visible.
+            session.SendOpening();
+            session.SetTraces(_framesIn, _framesOut);
+            Volatile.Write(ref _session, session);
+            _connectedAtTicks = _grid.Scheduler.Now.UtcTicks;
+            SetState(ConnectionState.Connected);
         }
 
-        // A newer link from the same peer wins (the peer restarted or redialled before we noticed the old one die);
-        // a session that opens after shutdown is closed at once.
-        replaced?.Close(new DisconnectedException(ReferenceEquals(replaced, session)
-            ? $"The connection {LocalAddress} <-> {RemoteAddress} was shut down."
-            : $"The link {replaced.Describe} was replaced by a newer one."));
+        // The peer restarted, or redialled after the old link died before we noticed.
+        replaced?.Close(new DisconnectedException($"The link {replaced.Describe} was replaced by a newer one."));
+        return null;
     }
+
+    /// <summary>A link on which nothing was heard for this long counts as dead when a new one from the same peer instance arrives: two ping intervals, at most the ping timeout.</summary>
+    private TimeSpan DeadAfter => TimeSpan.FromTicks(Math.Min(_grid.Options.PingInterval.Ticks * 2, _grid.Options.PingTimeout.Ticks));
 
     internal void Detach(Session session, Exception reason)
     {
         lock (_gate)
         {
-            Volatile.Write(ref _lastError, reason);
             if (!ReferenceEquals(_session, session))
             {
                 return;
             }
 
+            Volatile.Write(ref _lastError, reason);
             Volatile.Write(ref _session, null);
             if (!_shutDown)
             {

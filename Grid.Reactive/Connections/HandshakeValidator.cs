@@ -11,45 +11,40 @@ internal readonly record struct Refusal(string Code, string Detail)
     public string ForPeer => "refused: " + Code;
 }
 
-/// <summary>Checks a peer's handshake. Authentication comes right after the version, so an unauthenticated peer learns nothing about this node's names or clock.</summary>
+/// <summary>
+/// Checks a dialer's hello and proof, on the accepting side. Authentication comes first (the version was checked on
+/// the hello), so an unauthenticated peer learns nothing about this node's names or clock.
+/// </summary>
 internal static class HandshakeValidator
 {
-    public static Refusal? Check(GridContext grid, HandshakeMessage message, bool isResponse, string? expectedRemote)
+    /// <param name="grid">This node.</param>
+    /// <param name="hello">The dialer's hello.</param>
+    /// <param name="claims">The connection's claims with the dialer's role, as this node knows them.</param>
+    /// <param name="token">The dialer's proof.</param>
+    /// <returns>Null when the dialer may connect; otherwise why not.</returns>
+    public static Refusal? Check(GridContext grid, HandshakeMessage hello, HandshakeClaims claims, ReadOnlySpan<byte> token)
     {
-        if (message.Version != ProtocolConstants.Version)
+        if (!grid.Options.Authenticator.Validate(claims, token))
         {
-            return new Refusal("version", $"protocol version {message.Version} is not supported (this node speaks {ProtocolConstants.Version})");
+            return new Refusal("auth", string.Equals(hello.To, grid.Address, StringComparison.Ordinal)
+                ? $"authentication of '{hello.From}' failed (wrong secret, altered or replayed handshake)"
+                : $"authentication of '{hello.From}' failed: it addressed '{hello.To}' but this node is '{grid.Address}'");
         }
 
-        if (!grid.Options.Authenticator.Validate(message.Claims(isResponse), message.Token))
+        if (!grid.Remotes.Contains(hello.From))
         {
-            return new Refusal("auth", $"authentication of '{message.From}' failed (wrong secret or altered handshake)");
+            return new Refusal("unknown", $"'{hello.From}' is not a known remote of '{grid.Address}'");
         }
 
-        if (!string.Equals(message.To, grid.Address, StringComparison.Ordinal))
-        {
-            return new Refusal("address", $"handshake is addressed to '{message.To}' but this node is '{grid.Address}'");
-        }
-
-        if (expectedRemote is not null && !string.Equals(message.From, expectedRemote, StringComparison.Ordinal))
-        {
-            return new Refusal("address", $"expected '{expectedRemote}' but the peer says it is '{message.From}'");
-        }
-
-        if (!grid.Remotes.Contains(message.From))
-        {
-            return new Refusal("unknown", $"'{message.From}' is not a known remote of '{grid.Address}'");
-        }
-
-        var skew = DateTimeOffset.FromUnixTimeMilliseconds(message.ClockUnixMs) - grid.Scheduler.Now;
+        var skew = DateTimeOffset.FromUnixTimeMilliseconds(hello.ClockUnixMs) - grid.Scheduler.Now;
         if (skew.Duration() > grid.Options.MaxClockSkew)
         {
-            return new Refusal("clock", $"clock of '{message.From}' differs from ours by {skew.Duration()}, more than the allowed {grid.Options.MaxClockSkew}");
+            return new Refusal("clock", $"clock of '{hello.From}' differs from ours by {skew.Duration()}, more than the allowed {grid.Options.MaxClockSkew}");
         }
 
-        if (!isResponse && !DialDirection.ShouldDial(message.From, grid.Address))
+        if (!DialDirection.ShouldDial(hello.From, grid.Address))
         {
-            return new Refusal("direction", $"'{message.From}' dialed, but in this pair '{grid.Address}' is the side that dials");
+            return new Refusal("direction", $"'{hello.From}' dialed, but in this pair '{grid.Address}' is the side that dials");
         }
 
         return null;

@@ -52,14 +52,19 @@ public sealed partial class Manager
             }
         }
 
-        public void OnOpened(Session session)
+        public Refusal? OnOpened(Session session)
         {
-            lock (_handshaking)
+            var refusal = manager._connections[session.RemoteAddress!].Attach(session);
+            if (refusal is null)
             {
-                _handshaking.Remove(session);
+                // A refused session stays counted (and closed at shutdown) until its handshake timeout ends it.
+                lock (_handshaking)
+                {
+                    _handshaking.Remove(session);
+                }
             }
 
-            manager._connections[session.RemoteAddress!].Attach(session);
+            return refusal;
         }
 
         public void OnClosed(Session session, Exception reason)

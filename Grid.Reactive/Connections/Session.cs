@@ -116,7 +116,7 @@ internal sealed partial class Session : ILinkHandler
     {
         var session = new Session(grid, link, owner, remote);
         session.SetTraces(traceIn, traceOut);
-        session.Send(new Frame(Op.Connect, payload: HandshakeCodec.Encode(session.Hello(remote, isResponse: false))));
+        session.Send(new Frame(Op.Connect, payload: HandshakeCodec.Encode(session.Hello(remote))));
         session.Start();
         return session;
     }
@@ -215,7 +215,7 @@ internal sealed partial class Session : ILinkHandler
 
         try
         {
-            _lastHeardTicks = _grid.Scheduler.Now.UtcTicks;
+            Volatile.Write(ref _lastHeardTicks, _grid.Scheduler.Now.UtcTicks);
             var reader = new MessageReader(message);
             while (reader.TryRead(out var frame))
             {
@@ -289,6 +289,9 @@ internal sealed partial class Session : ILinkHandler
                 break; // every frame heard is proof of life
             case >= Op.StreamConnect and <= Op.StreamCloseToClient:
                 Streams.Handle(frame);
+                break;
+            case Op.ConnectProof when !IsDialer && (frame.Flags & FrameFlags.Error) != 0:
+                OnRefusedByDialer(frame); // the dialer did not accept this node's proof
                 break;
             case Op.Disconnect when (frame.Flags & FrameFlags.Eof) != 0:
                 // Going away: no new calls to it; calls in flight finish, then a plain Disconnect follows.

@@ -50,7 +50,7 @@ internal static class FrameCodec
     ];
 
     /// <summary>True for the ops the protocol defines.</summary>
-    internal static bool IsKnownOp(Op op) => op is >= Op.Connect and <= Op.Merged;
+    internal static bool IsKnownOp(Op op) => op is >= Op.Connect and <= Op.ConnectProof;
 
     /// <summary>Writes one frame. With <paramref name="checksum"/>, sets <see cref="FrameFlags.Checksum"/> and appends the checksum.</summary>
     /// <param name="output">Where to write; the frame is appended to what is already there.</param>

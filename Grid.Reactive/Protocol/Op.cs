@@ -7,10 +7,13 @@ namespace Grid.Reactive;
 /// </summary>
 public enum Op : byte
 {
-    /// <summary>Handshake sent by the dialing side as its first frame: payload is the dialer's handshake message.</summary>
+    /// <summary>Handshake sent by the dialing side as its first frame: payload is the dialer's hello (its names, instance and a fresh nonce).</summary>
     Connect = 1,
 
-    /// <summary>Answer to <see cref="Connect"/>: the acceptor's handshake message, or with <see cref="FrameFlags.Error"/> the reason for refusal.</summary>
+    /// <summary>
+    /// Answer to <see cref="Connect"/>: the acceptor's challenge (its instance and a fresh nonce), or with
+    /// <see cref="FrameFlags.Error"/> the code of a refusal (also after the dialer's <see cref="ConnectProof"/>).
+    /// </summary>
     ConnectResponse = 2,
 
     /// <summary>Liveness probe. Mux id 0 probes the connection; a non-zero mux id probes that stream.</summary>
@@ -72,4 +75,11 @@ public enum Op : byte
 
     /// <summary>Several frames in one transport message: the sequence number is their count and the payload their concatenated encodings.</summary>
     Merged = 18,
+
+    /// <summary>
+    /// A handshake proof over both nonces, both names, both instances and the protocol version: first the dialer's,
+    /// answering the challenge in <see cref="ConnectResponse"/>, then the acceptor's, after which both sides are open.
+    /// With <see cref="FrameFlags.Error"/> from the dialer: it refuses the acceptor (payload is the code).
+    /// </summary>
+    ConnectProof = 19,
 }
