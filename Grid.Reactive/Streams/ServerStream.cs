@@ -10,7 +10,7 @@ namespace Grid.Reactive;
 /// <remarks>
 /// Consume the caller's messages once, either pushed (<see cref="Incoming"/>) or pulled (<see cref="ReadAllAsync"/>);
 /// credit goes back to the caller as they are taken. The handler ends the stream by returning (normally) or
-/// throwing (the caller gets a <see cref="RemoteException"/> with the message); the end follows every message sent.
+/// throwing (the caller gets a <see cref="RemoteException"/> with the message, and the code of a <see cref="GridErrorException"/>); the end follows every message sent.
 /// </remarks>
 public sealed class ServerStream
 {
