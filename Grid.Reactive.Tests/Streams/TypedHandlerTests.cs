@@ -140,6 +140,48 @@ public sealed class TypedHandlerTests
     }
 
     [Test]
+    public void TypedClientStream_ReadAllAsync_PullsTypedMessages_AndLeavingEarlyCancelsTheStream()
+    {
+        static async Task<List<string>> Read(IAsyncEnumerable<Reading> readings, int most)
+        {
+            var read = new List<string>();
+            await foreach (var reading in readings)
+            {
+                read.Add(reading.Sensor);
+                if (read.Count == most)
+                {
+                    break;
+                }
+            }
+
+            return read;
+        }
+
+        var all = Read(Filter.Open(_grid["a"].Connection("b"), new Query("s", 3)).ReadAllAsync(), int.MaxValue);
+        var first = Read(Filter.Open(_grid["a"].Connection("b"), new Query("t", 100)).ReadAllAsync(), 1);
+        _grid.RunMs(10);
+
+        Assert.That(all.IsCompletedSuccessfully && first.IsCompletedSuccessfully, "both readers ran in virtual time");
+        Assert.That(all.Result, Is.EqualTo(new[] { "s0", "s1", "s2" }));
+        Assert.That(first.Result, Is.EqualTo(new[] { "t0" }));
+        Assert.That(_grid["a"].PendingCalls() + _grid["b"].PendingCalls(), Is.Zero, "leaving early cancelled the stream on both sides");
+    }
+
+    [Test]
+    public void TypedClientStream_ReadAllAsync_AMessageThatCannotBeRead_ThrowsPayloadException_AndCancelsTheStream()
+    {
+        var misread = new TypedStream<Query, Reading, Summary>(Filter.Id);
+        var reading = misread.Open(_grid["a"].Connection("b"), new Query("s", 100)).ReadAllAsync().GetAsyncEnumerator();
+
+        var next = reading.MoveNextAsync().AsTask();
+        _grid.RunMs(10);
+
+        Assert.That(next.Exception?.InnerException, Is.TypeOf<PayloadException>().With.Message.Contains("not a valid Summary"));
+        _grid.RunMs(10);
+        Assert.That(_grid["a"].PendingCalls() + _grid["b"].PendingCalls(), Is.Zero, "the failed read cancelled the stream on both sides");
+    }
+
+    [Test]
     public void TypedStream_CreditAwareAsyncHandler_RunsInVirtualTime()
     {
         // The handler awaits SendAsync; it resumes through the grid's dispatcher, so it runs on the test scheduler.

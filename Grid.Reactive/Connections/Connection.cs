@@ -112,6 +112,28 @@ public sealed class Connection : IObservable<ConnectionState>
     }
 
     /// <summary>
+    /// Makes a single request and awaits its answer: the same call as one subscription to <see cref="Request"/>, as a
+    /// task. Cancelling <paramref name="cancellationToken"/> cancels the call on both sides, as disposing the
+    /// subscription does (the remote handler's token fires, a late answer is discarded), and cancels the task.
+    /// </summary>
+    /// <param name="handler">The remote handler to call.</param>
+    /// <param name="payload">The request payload. Not copied: do not change it while the call is in flight.</param>
+    /// <param name="timeout">The deadline (see <see cref="Request"/>); <see cref="ManagerOptions.DefaultRequestTimeout"/> when null.</param>
+    /// <param name="subroute">The handler's subroute, or null.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The response. Faults with the errors <see cref="Request"/> reports; a token already cancelled sends nothing.</returns>
+    /// <exception cref="ArgumentException">As for <see cref="Request"/>, thrown at once.</exception>
+    public Task<byte[]> RequestAsync(HandlerId handler, byte[] payload, TimeSpan? timeout = null, string? subroute = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        ValidateCall(handler, payload, subroute);
+        var deadline = timeout ?? _grid.Options.DefaultRequestTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(deadline, TimeSpan.Zero, nameof(timeout));
+        return RequestCompletion.Start(this, handler, payload, deadline, subroute, cancellationToken);
+    }
+
+    /// <summary>
     /// Prepares a two-way stream to <paramref name="handler"/>; subscribing to the result opens it (see
     /// <see cref="ClientStream"/>). Messages sent before the subscription wait for the remote's first credit.
     /// </summary>

@@ -59,7 +59,21 @@ public sealed partial class Manager : IAsyncDisposable
     /// <param name="subroute">An optional static subroute, so one handler id can be served several times.</param>
     /// <returns>Disposing it unregisters the handler; calls already running finish.</returns>
     /// <exception cref="InvalidOperationException">A handler is already registered for this id and subroute.</exception>
+    // Preferred when a lambda fits both this and the context overload (say, one that ignores its second parameter).
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
     public IDisposable Register(HandlerId handler, RequestHandler serve, string? subroute = null) =>
+        _grid.Handlers.AddSingle(handler, subroute, serve);
+
+    /// <summary>
+    /// Serves single requests with a handler that sees its call's <see cref="RequestContext"/>: the caller's address,
+    /// the subroute, the deadline and the cancellation token. The context is built only for handlers registered this way.
+    /// </summary>
+    /// <param name="handler">The handler id callers use.</param>
+    /// <param name="serve">Runs once per request, off the connection's reader, with the context and the payload. Throwing a <see cref="GridErrorException"/> gives the caller its error code.</param>
+    /// <param name="subroute">An optional static subroute.</param>
+    /// <returns>Disposing it unregisters the handler; calls already running finish.</returns>
+    /// <exception cref="InvalidOperationException">A handler is already registered for this id and subroute.</exception>
+    public IDisposable Register(HandlerId handler, Func<RequestContext, byte[], ValueTask<byte[]>> serve, string? subroute = null) =>
         _grid.Handlers.AddSingle(handler, subroute, serve);
 
     /// <summary>

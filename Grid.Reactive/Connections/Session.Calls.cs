@@ -93,7 +93,9 @@ internal sealed partial class Session
 
         if (error is not null)
         {
-            SendError(request.MuxId, ErrorCode.Remote, error.Message);
+            // The message, the error code and the exception's type name; never its stack trace.
+            Send(new Frame(Op.Response, request.MuxId, (uint)ErrorCode.Remote, flags: FrameFlags.Error,
+                payload: RemoteErrorPayload.Encode(error, PeerMaxPayload)));
             return;
         }
 

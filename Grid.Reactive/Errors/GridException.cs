@@ -35,12 +35,37 @@ public sealed class DisconnectedException : GridException
     public DisconnectedException() : base("The remote is disconnected.") { }
 }
 
-/// <summary>The remote handler failed: it threw, or returned an error. <see cref="Exception.Message"/> is the remote's text.</summary>
+/// <summary>
+/// The remote handler failed: it threw, or returned an error. <see cref="Exception.Message"/> is the remote's text;
+/// <see cref="ErrorCode"/> and <see cref="RemoteType"/> say what kind of failure it was (null when the remote is an
+/// older node, which sends the text only).
+/// </summary>
 public sealed class RemoteException : GridException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">The remote's error text.</param>
     public RemoteException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with the remote's error code and exception type.</summary>
+    /// <param name="message">The remote's error text.</param>
+    /// <param name="errorCode">The remote's error code, or null.</param>
+    /// <param name="remoteType">The full name of the exception type the remote handler threw, or null.</param>
+    public RemoteException(string message, string? errorCode, string? remoteType) : base(message)
+    {
+        ErrorCode = errorCode;
+        RemoteType = remoteType;
+    }
+
+    /// <summary>
+    /// The remote's error code: the one a handler gave its <see cref="GridErrorException"/>,
+    /// <see cref="RemoteErrorCodes.Unhandled"/> for any other exception, <see cref="RemoteErrorCodes.InvalidPayload"/>
+    /// when a typed handler could not read the request; null when the remote did not say (an older node, or an error
+    /// of the remote grid rather than of its handler).
+    /// </summary>
+    public string? ErrorCode { get; }
+
+    /// <summary>The full name of the exception type the remote handler threw (for example <c>System.IO.IOException</c>), or null when the remote did not say.</summary>
+    public string? RemoteType { get; }
 
     /// <summary>Creates the exception with a cause.</summary>
     /// <param name="message">The remote's error text.</param>

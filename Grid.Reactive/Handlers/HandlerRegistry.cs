@@ -11,13 +11,19 @@ namespace Grid.Reactive.Handlers;
 /// </summary>
 internal sealed class HandlerRegistry
 {
-    private readonly Table<RequestHandler> _single = new("handler");
+    private readonly Table<RequestRegistration> _single = new("handler");
     private readonly Table<StreamRegistration> _streams = new("stream handler");
 
     public IDisposable AddSingle(HandlerId id, string? subroute, RequestHandler handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        return _single.Add(id, subroute, handler);
+        return _single.Add(id, subroute, new RequestRegistration(id, subroute, handler));
+    }
+
+    public IDisposable AddSingle(HandlerId id, string? subroute, Func<RequestContext, byte[], ValueTask<byte[]>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return _single.Add(id, subroute, new RequestRegistration(id, subroute, handler));
     }
 
     public IDisposable AddStream(HandlerId id, string? subroute, StreamRegistration registration)
@@ -26,7 +32,7 @@ internal sealed class HandlerRegistry
         return _streams.Add(id, subroute, registration);
     }
 
-    public bool TryGetSingle(ushort id, string? subroute, out RequestHandler handler) => _single.TryGet(id, subroute, out handler);
+    public bool TryGetSingle(ushort id, string? subroute, out RequestRegistration handler) => _single.TryGet(id, subroute, out handler);
 
     public bool TryGetStream(ushort id, string? subroute, out StreamRegistration registration) => _streams.TryGet(id, subroute, out registration);
 

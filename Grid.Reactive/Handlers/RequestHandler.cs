@@ -2,7 +2,8 @@ namespace Grid.Reactive;
 
 /// <summary>
 /// Serves single requests: takes the request payload and returns the response payload. Throwing (or returning a
-/// faulted task) gives the caller a <see cref="RemoteException"/> with the exception's message.
+/// faulted task) gives the caller a <see cref="RemoteException"/> with the exception's message, its type name and an
+/// error code (the one of a <see cref="GridErrorException"/>, otherwise <see cref="RemoteErrorCodes.Unhandled"/>).
 /// </summary>
 /// <param name="payload">The request payload; the handler owns the array.</param>
 /// <param name="cancellationToken">

@@ -11,14 +11,14 @@ namespace Grid.Reactive.Muxing;
 internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem, ILoopWork
 {
     private readonly Session _session;
-    private readonly RequestHandler _handler;
+    private readonly Handlers.RequestRegistration _handler;
     private readonly byte[] _payload;
     private readonly CancellationTokenSource _cancellation = new();
     private byte[]? _result;
     private Exception? _error;
     private volatile bool _answered;
 
-    public IncomingRequest(Session session, ulong muxId, RequestHandler handler, byte[] payload)
+    public IncomingRequest(Session session, ulong muxId, Handlers.RequestRegistration handler, byte[] payload)
     {
         _session = session;
         MuxId = muxId;
@@ -40,7 +40,10 @@ internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem, ILoopWor
         ValueTask<byte[]> pending;
         try
         {
-            pending = _handler(_payload, _cancellation.Token);
+            // The context is built only for a handler that takes one: the plain shape allocates nothing more.
+            pending = _handler.TakesContext
+                ? _handler.Invoke(new RequestContext(_session.RemoteAddress ?? "?", _handler.Id, _handler.Subroute, DueTicks, _session.Scheduler, _cancellation.Token), _payload)
+                : _handler.Invoke(_payload, _cancellation.Token);
         }
 #pragma warning disable CA1031 // Any failure of user code becomes the caller's RemoteException.
         catch (Exception ex)

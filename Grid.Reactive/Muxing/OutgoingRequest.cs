@@ -206,7 +206,7 @@ internal static class RemoteErrors
             ErrorCode.TooLarge => new MessageTooLargeException(text),
             ErrorCode.Busy => new BusyException(text),
             ErrorCode.GoingAway => new DisconnectedException(text),
-            _ => new RemoteException(text),
+            _ => RemoteErrorPayload.ToException(response.Payload.Span),
         };
     }
 }

@@ -12,6 +12,12 @@ internal sealed class RequestObservable(Connection connection, HandlerId handler
     public IDisposable Subscribe(IObserver<byte[]> observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
+        return Start(connection, observer, handler, payload, timeout, subroute);
+    }
+
+    /// <summary>Sends one request whose outcome goes to <paramref name="observer"/>; disposing the result cancels it.</summary>
+    public static IDisposable Start(Connection connection, IObserver<byte[]> observer, HandlerId handler, byte[] payload, TimeSpan timeout, string? subroute)
+    {
         var session = connection.CurrentSession;
         if (session is null || !session.IsOpen)
         {

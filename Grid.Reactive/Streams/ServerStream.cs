@@ -10,20 +10,48 @@ namespace Grid.Reactive;
 /// <remarks>
 /// Consume the caller's messages once, either pushed (<see cref="Incoming"/>) or pulled (<see cref="ReadAllAsync"/>);
 /// credit goes back to the caller as they are taken. The handler ends the stream by returning (normally) or
-/// throwing (the caller gets a <see cref="RemoteException"/> with the message); the end follows every message sent.
+/// throwing (the caller gets a <see cref="RemoteException"/> with the message, and the code of a <see cref="GridErrorException"/>); the end follows every message sent.
 /// </remarks>
 public sealed class ServerStream
 {
     private readonly CreditWindow _window;
     private readonly StreamInbox _inbox;
+    private readonly HandlerId _handler;
+    private readonly string? _subroute;
+    private readonly System.Reactive.Concurrency.IScheduler _scheduler;
+    private long _dueTicks = long.MaxValue;
+    private RequestContext? _context;
 
-    internal ServerStream(byte[] payload, string remoteAddress, CreditWindow window, StreamInbox inbox, CancellationToken cancellation)
+    internal ServerStream(byte[] payload, string remoteAddress, CreditWindow window, StreamInbox inbox,
+        HandlerId handler, string? subroute, System.Reactive.Concurrency.IScheduler scheduler, CancellationToken cancellation)
     {
         Payload = payload;
         RemoteAddress = remoteAddress;
         Cancellation = cancellation;
         _window = window;
         _inbox = inbox;
+        _handler = handler;
+        _subroute = subroute;
+        _scheduler = scheduler;
+    }
+
+    /// <summary>
+    /// The stream's context: the caller's address, the handler id and subroute it opened, its deadline (null when it
+    /// set none) and <see cref="Cancellation"/>. Built on first use.
+    /// </summary>
+    public RequestContext Context
+    {
+        get
+        {
+            var context = Volatile.Read(ref _context);
+            if (context is null)
+            {
+                context = new RequestContext(RemoteAddress, _handler, _subroute, Interlocked.Read(ref _dueTicks), _scheduler, Cancellation);
+                context = Interlocked.CompareExchange(ref _context, context, null) ?? context;
+            }
+
+            return context;
+        }
     }
 
     /// <summary>The caller's initial payload (empty when it sent none).</summary>
@@ -62,4 +90,7 @@ public sealed class ServerStream
     }
 
     internal CreditWindow.PushResult Push(byte[] message) => _window.Push(message);
+
+    /// <summary>Sets the deadline, in scheduler ticks, before the handler runs.</summary>
+    internal void SetDeadline(long dueTicks) => Interlocked.Exchange(ref _dueTicks, dueTicks);
 }

@@ -62,6 +62,22 @@ public sealed class TypedClientStream<TIn, TOut> : ISubject<TIn, TOut>
     public Task SendAllAsync(IAsyncEnumerable<TIn> source, CancellationToken cancellationToken = default) =>
         _stream.SendAllAsync(Serialize(source, _serializer, cancellationToken), cancellationToken);
 
+    /// <summary>
+    /// Opens the stream and pulls the handler's messages instead of observing them (see <see cref="ClientStream.ReadAllAsync"/>):
+    /// credit goes back as each is read; leaving the loop early cancels the stream on both sides. Either this or
+    /// <see cref="Subscribe"/>, once.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the stream.</param>
+    /// <returns>The handler's messages; a message that cannot be deserialized throws a <see cref="PayloadException"/> and cancels the stream.</returns>
+    /// <exception cref="InvalidOperationException">The stream was already subscribed or read.</exception>
+    public async IAsyncEnumerable<TOut> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var message in _stream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return TypedCodec.Read<TOut>(message, _serializer);
+        }
+    }
+
     private static async IAsyncEnumerable<byte[]> Serialize(IAsyncEnumerable<TIn> source, MessagePackSerializerOptions serializer,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -93,6 +109,9 @@ public sealed class TypedServerStream<TPayload, TIn, TOut>
 
     /// <summary>The caller's address.</summary>
     public string RemoteAddress => _stream.RemoteAddress;
+
+    /// <summary>The stream's context: caller, handler id, subroute, deadline and cancellation (see <see cref="ServerStream.Context"/>).</summary>
+    public RequestContext Context => _stream.Context;
 
     /// <summary>Fires when the stream is cancelled (see <see cref="ServerStream.Cancellation"/>).</summary>
     public CancellationToken Cancellation => _stream.Cancellation;

@@ -1,6 +1,7 @@
 using System.Text;
 using Grid.Reactive.Connections;
 using Grid.Reactive.Handlers;
+using Grid.Reactive.Protocol;
 
 namespace Grid.Reactive.Muxing.Streams;
 
@@ -37,7 +38,8 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
                 }
             },
             consumerFailed: error => End(error));
-        _view = new ServerStream(open.Payload.IsEmpty ? [] : open.Payload.ToArray(), session.RemoteAddress ?? "?", _window, _inbox, _cancellation.Token);
+        _view = new ServerStream(open.Payload.IsEmpty ? [] : open.Payload.ToArray(), session.RemoteAddress ?? "?", _window, _inbox,
+            new HandlerId(open.HandlerId), open.Subroute, session.Scheduler, _cancellation.Token);
         Touch();
     }
 
@@ -49,6 +51,7 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
     {
         if (deadline is { } due)
         {
+            _view.SetDeadline(DeadlineHeap.DueAt(_session.Scheduler.Now.UtcTicks, due));
             _deadline.Set(StreamDeadline.Start(_session.Scheduler, due, (Call: this, Due: due), static state =>
                 state.Call.Cancel(new DeadlineExceededException($"The stream passed its {state.Due.TotalMilliseconds} ms deadline."), notifyCaller: true)));
         }
@@ -78,7 +81,7 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
         {
             _deadline.Cancel();
             var error = running.Exception!.InnerException ?? running.Exception;
-            _session.Send(new Frame(Op.StreamConnectError, MuxId, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(error.Message)));
+            _session.Send(new Frame(Op.StreamConnectError, MuxId, flags: FrameFlags.Error, payload: RemoteErrorPayload.Encode(error, _session.PeerMaxPayload)));
             return;
         }
 
@@ -176,7 +179,7 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
         _inbox.Abort(new OperationCanceledException("The stream has ended."));
         _session.Send(error is null
             ? new Frame(Op.StreamCloseToClient, MuxId, sent, flags: FrameFlags.Eof)
-            : new Frame(Op.StreamCloseToClient, MuxId, sent, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(error.Message)));
+            : new Frame(Op.StreamCloseToClient, MuxId, sent, flags: FrameFlags.Error, payload: RemoteErrorPayload.Encode(error, _session.PeerMaxPayload)));
     }
 
     private void OnHandlerEnded(Task task)

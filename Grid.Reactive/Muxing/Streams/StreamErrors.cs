@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Grid.Reactive.Protocol;
 using MessagePack;
 
 namespace Grid.Reactive.Muxing.Streams;
@@ -7,11 +8,17 @@ namespace Grid.Reactive.Muxing.Streams;
 /// <summary>Small encodings shared by both ends of a stream: error frames and the windows sent with an accept.</summary>
 internal static class StreamErrors
 {
-    /// <summary>The error an error frame carries: not found, or the remote's own text.</summary>
+    private const string NoReason = "The remote gave no reason.";
+
+    /// <summary>The error an error frame carries: not found, or the remote's own error (with its code and type when sent).</summary>
     public static Exception FromErrorFrame(in Frame frame)
     {
-        var text = frame.Payload.IsEmpty ? "The remote gave no reason." : Encoding.UTF8.GetString(frame.Payload.Span);
-        return (frame.Flags & FrameFlags.HandlerNotFound) != 0 ? new HandlerNotFoundException(text) : new RemoteException(text);
+        if ((frame.Flags & FrameFlags.HandlerNotFound) != 0)
+        {
+            return new HandlerNotFoundException(frame.Payload.IsEmpty ? NoReason : Encoding.UTF8.GetString(frame.Payload.Span));
+        }
+
+        return RemoteErrorPayload.ToException(frame.Payload.Span, NoReason);
     }
 
     /// <summary>The accept's payload: <c>[inCapacity, outCapacity]</c>.</summary>
