@@ -59,7 +59,15 @@ public sealed partial class Manager
                 _handshaking.Remove(session);
             }
 
-            manager._connections[session.RemoteAddress!].Attach(session);
+            if (manager._peers.ByAddress.TryGetValue(session.RemoteAddress!, out var connection))
+            {
+                connection.Attach(session);
+            }
+            else
+            {
+                // The remote was retired between its handshake and now.
+                session.Close(new DisconnectedException($"'{session.RemoteAddress}' is no longer a known remote of '{manager.Address}'."));
+            }
         }
 
         public void OnClosed(Session session, Exception reason)
@@ -69,7 +77,7 @@ public sealed partial class Manager
                 _handshaking.Remove(session);
             }
 
-            if (session.RemoteAddress is { } remote && manager._connections.TryGetValue(remote, out var connection))
+            if (session.RemoteAddress is { } remote && manager._peers.ByAddress.TryGetValue(remote, out var connection))
             {
                 connection.Detach(session, reason);
             }
