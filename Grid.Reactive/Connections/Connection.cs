@@ -37,6 +37,7 @@ public sealed class Connection : IObservable<ConnectionState>
     private bool _shutDown;
     private int _failures;
     private long _connectedAtTicks = -1;
+    private string? _retired;
 
     internal Connection(GridContext grid, string remote)
     {
@@ -300,7 +301,9 @@ public sealed class Connection : IObservable<ConnectionState>
         }
     }
 
-    internal void Shutdown()
+    /// <summary>Ends the connection for good (<see cref="ConnectionState.ShutDown"/>).</summary>
+    /// <param name="retired">Why, when the peer left the membership: calls in flight fail with it, and the peer is told; null when this node stops.</param>
+    internal void Shutdown(string? retired = null)
     {
         Session? session;
         IDisposable? dialing;
@@ -317,11 +320,18 @@ public sealed class Connection : IObservable<ConnectionState>
             Volatile.Write(ref _session, null);
         }
 
+        var reason = new DisconnectedException(retired ?? $"The connection {LocalAddress} <-> {RemoteAddress} was shut down.");
+        if (retired is not null)
+        {
+            Volatile.Write(ref _retired, retired);
+            Volatile.Write(ref _lastError, reason);
+        }
+
         dialing?.Dispose();
         if (session is not null)
         {
-            session.Send(new Frame(Op.Disconnect, payload: Encoding.UTF8.GetBytes("shutting down")));
-            session.Close(new DisconnectedException($"The connection {LocalAddress} <-> {RemoteAddress} was shut down."), orderly: true);
+            session.Send(new Frame(Op.Disconnect, payload: Encoding.UTF8.GetBytes(retired?.TrimEnd('.') ?? "shutting down")));
+            session.Close(reason, orderly: true);
         }
 
         lock (_gate)
@@ -334,6 +344,11 @@ public sealed class Connection : IObservable<ConnectionState>
         _framesIn.OnCompleted();
         _framesOut.OnCompleted();
     }
+
+    /// <summary>The error of a call made while not connected; for a retired connection, it says the peer left the membership.</summary>
+    internal DisconnectedException NotConnected() => Volatile.Read(ref _retired) is { } retired
+        ? new DisconnectedException($"Not connected to '{RemoteAddress}': {retired}")
+        : new DisconnectedException($"Not connected to '{RemoteAddress}' (the connection is {State}).");
 
     private void ValidateCall(HandlerId handler, byte[] payload, string? subroute)
     {

@@ -15,6 +15,9 @@ public enum ConnectionState
     /// <summary>The link was lost; the dialing side is waiting to redial, the accepting side for the peer to come back.</summary>
     Disconnected,
 
-    /// <summary>The manager was disposed. Terminal: the state sequence completes after it.</summary>
+    /// <summary>
+    /// The manager was disposed, or the remote left the membership and its connection was retired. Terminal: the
+    /// state sequence completes after it.
+    /// </summary>
     ShutDown,
 }

@@ -17,7 +17,7 @@ internal sealed class GridContext
     {
         Options = options;
         Address = options.Address;
-        Remotes = options.Remotes.Where(r => r != options.Address).ToFrozenSet(StringComparer.Ordinal);
+        _remotes = options.Remotes.Where(r => r != options.Address).ToFrozenSet(StringComparer.Ordinal);
         Scheduler = options.Scheduler;
         Dispatcher = new Dispatcher(options.Scheduler);
         Logger = options.Logger ?? NullLogger.Instance;
@@ -35,7 +35,17 @@ internal sealed class GridContext
 
     public string Address { get; }
 
-    public FrozenSet<string> Remotes { get; }
+    /// <summary>
+    /// The remotes this node knows now: swapped whole when the membership changes (under the peer table's lock), read
+    /// without a lock.
+    /// </summary>
+    public FrozenSet<string> Remotes
+    {
+        get => Volatile.Read(ref _remotes);
+        set => Volatile.Write(ref _remotes, value);
+    }
+
+    private FrozenSet<string> _remotes;
 
     public IScheduler Scheduler { get; }
 

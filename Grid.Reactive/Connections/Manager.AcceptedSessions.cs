@@ -54,7 +54,10 @@ public sealed partial class Manager
 
         public Refusal? OnOpened(Session session)
         {
-            var refusal = manager._connections[session.RemoteAddress!].Attach(session);
+            // The remote may have been retired between its handshake and now: refused as any unknown peer is.
+            var refusal = manager._peers.ByAddress.TryGetValue(session.RemoteAddress!, out var connection)
+                ? connection.Attach(session)
+                : new Refusal("unknown", $"'{session.RemoteAddress}' is no longer a known remote of '{manager.Address}'");
             if (refusal is null)
             {
                 // A refused session stays counted (and closed at shutdown) until its handshake timeout ends it.
@@ -74,7 +77,7 @@ public sealed partial class Manager
                 _handshaking.Remove(session);
             }
 
-            if (session.RemoteAddress is { } remote && manager._connections.TryGetValue(remote, out var connection))
+            if (session.RemoteAddress is { } remote && manager._peers.ByAddress.TryGetValue(remote, out var connection))
             {
                 connection.Detach(session, reason);
             }

@@ -1,7 +1,7 @@
-using System.Collections.Frozen;
 using System.Reactive.Linq;
 using System.Reactive.Threading.Tasks;
 using Grid.Reactive.Connections;
+using Grid.Reactive.Membership;
 using Grid.Reactive.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -18,7 +18,7 @@ namespace Grid.Reactive;
 public sealed partial class Manager : IAsyncDisposable
 {
     private readonly GridContext _grid;
-    private readonly FrozenDictionary<string, Connection> _connections;
+    private readonly PeerTable _peers;
     private readonly AcceptedSessions _accepted;
     private IAsyncDisposable? _listener;
     private int _started;
@@ -31,26 +31,33 @@ public sealed partial class Manager : IAsyncDisposable
     {
         Validate(options);
         _grid = new GridContext(options);
-        _connections = _grid.Remotes.ToFrozenDictionary(r => r, r => new Connection(_grid, r), StringComparer.Ordinal);
+        _peers = new PeerTable(_grid);
         _accepted = new AcceptedSessions(this);
     }
 
     /// <summary>This node's address.</summary>
     public string Address => _grid.Address;
 
-    /// <summary>The connections to every remote, one each.</summary>
-    public IReadOnlyCollection<Connection> Connections => _connections.Values;
+    /// <summary>
+    /// The connections to every remote known now, one each, ordered by remote address: a snapshot (with
+    /// <see cref="ManagerOptions.Membership"/>, the set changes; <see cref="Peers"/> follows it).
+    /// </summary>
+    public IReadOnlyCollection<Connection> Connections => _peers.All;
 
     /// <summary>Returns the connection to <paramref name="remote"/>.</summary>
-    /// <param name="remote">A remote's address, as listed in <see cref="ManagerOptions.Remotes"/>.</param>
-    /// <returns>The connection; the same object for the manager's whole life.</returns>
-    /// <exception cref="ArgumentException"><paramref name="remote"/> is not a remote of this manager.</exception>
+    /// <param name="remote">A remote's address, as listed in <see cref="ManagerOptions.Remotes"/> or <see cref="ManagerOptions.Membership"/>.</param>
+    /// <returns>
+    /// The connection; the same object for as long as the remote stays known (a remote that left the membership and
+    /// came back after its grace period has a new one).
+    /// </returns>
+    /// <exception cref="ArgumentException"><paramref name="remote"/> is not a remote of this manager (now).</exception>
     public Connection Connection(string remote)
     {
         ArgumentNullException.ThrowIfNull(remote);
-        return _connections.TryGetValue(remote, out var connection)
+        var known = _peers.ByAddress;
+        return known.TryGetValue(remote, out var connection)
             ? connection
-            : throw new ArgumentException($"'{remote}' is not a remote of '{Address}'. Known remotes: {string.Join(", ", _connections.Keys.Order(StringComparer.Ordinal))}.", nameof(remote));
+            : throw new ArgumentException($"'{remote}' is not a remote of '{Address}'. Known remotes: {string.Join(", ", _peers.All.Select(c => c.RemoteAddress))}.", nameof(remote));
     }
 
     /// <summary>Serves single requests for <paramref name="handler"/> (and <paramref name="subroute"/>) from every remote.</summary>
@@ -159,10 +166,7 @@ public sealed partial class Manager : IAsyncDisposable
             throw new ObjectDisposedException(nameof(Manager), $"Manager '{Address}' was disposed while it started.");
         }
 
-        foreach (var connection in _connections.Values)
-        {
-            connection.Start();
-        }
+        _peers.Start();
     }
 
     /// <summary>
@@ -191,7 +195,7 @@ public sealed partial class Manager : IAsyncDisposable
         }
 
         _grid.Stopping = true;
-        foreach (var connection in _connections.Values)
+        foreach (var connection in _peers.All)
         {
             connection.CurrentSession?.GoAway();
         }
@@ -239,7 +243,7 @@ public sealed partial class Manager : IAsyncDisposable
 
         _grid.Stopping = true;
         var closing = new List<Task>();
-        foreach (var connection in _connections.Values)
+        foreach (var connection in _peers.Close())
         {
             if (connection.CurrentSession is { } session)
             {
@@ -272,7 +276,7 @@ public sealed partial class Manager : IAsyncDisposable
     internal int PendingCalls()
     {
         var pending = 0;
-        foreach (var connection in _connections.Values)
+        foreach (var connection in _peers.All)
         {
             if (connection.CurrentSession is { } session)
             {
@@ -306,6 +310,8 @@ public sealed partial class Manager : IAsyncDisposable
         {
             throw new ArgumentException("ManagerOptions needs Remotes, Transport, Authenticator, Scheduler and Reconnect.", nameof(options));
         }
+
+        ValidateMembership(options);
 
         if (options.Remotes.Any(string.IsNullOrWhiteSpace))
         {

@@ -10,10 +10,29 @@ public sealed record ManagerOptions
     public required string Address { get; init; }
 
     /// <summary>
-    /// The addresses of the other nodes. May include <see cref="Address"/>, which is skipped, so every node of a grid
-    /// can be given the same list.
+    /// The addresses of the other nodes, fixed for the node's life. May include <see cref="Address"/>, which is
+    /// skipped, so every node of a grid can be given the same list. Default empty. For a set that changes while the
+    /// node runs, give <see cref="Membership"/> instead (the two cannot both be given).
     /// </summary>
-    public required IReadOnlyCollection<string> Remotes { get; init; }
+    public IReadOnlyCollection<string> Remotes { get; init; } = [];
+
+    /// <summary>
+    /// The grid's host set as it changes: each value is the whole set (not a change), <see cref="Address"/> may be in
+    /// it and is skipped. Subscribed when the node starts: a host that appears gets its connection (dialed by the side
+    /// the addresses pick), a host that stays out for <see cref="MembershipGracePeriod"/> has its connection retired.
+    /// Null (the default) means the fixed <see cref="Remotes"/>; when this is given, <see cref="Remotes"/> must be
+    /// empty. See <see cref="MembershipSources"/> for DNS and configuration sources.
+    /// </summary>
+    public IObservable<IReadOnlyCollection<string>>? Membership { get; init; }
+
+    /// <summary>
+    /// How long a host must stay out of <see cref="Membership"/> before its connection is retired: until then it
+    /// works as before (calls in flight finish, new calls go through), so a source that drops a host and lists it again
+    /// changes nothing. Then calls still in flight to it fail with <see cref="DisconnectedException"/> saying it left
+    /// the membership, and its connection ends in <see cref="ConnectionState.ShutDown"/>. Runs on
+    /// <see cref="Scheduler"/>. Zero retires at once. Default 15 seconds.
+    /// </summary>
+    public TimeSpan MembershipGracePeriod { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>How links are made: <see cref="WebSocketTransport"/> or <see cref="InMemoryNetwork"/>.</summary>
     public required GridTransport Transport { get; init; }

@@ -21,7 +21,7 @@ internal sealed class RequestObservable(Connection connection, HandlerId handler
         var session = connection.CurrentSession;
         if (session is null || !session.IsOpen)
         {
-            observer.OnError(new DisconnectedException($"Not connected to '{connection.RemoteAddress}' (the connection is {connection.State})."));
+            observer.OnError(connection.NotConnected());
             return Disposable.Empty;
         }
 

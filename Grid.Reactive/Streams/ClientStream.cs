@@ -107,7 +107,7 @@ public sealed class ClientStream : ISubject<byte[], byte[]>
 
         var session = _connection.CurrentSession;
         failure = Volatile.Read(ref _failedBeforeOpen)
-            ?? (session is null || !session.IsOpen ? new DisconnectedException($"Not connected to '{_connection.RemoteAddress}' (the connection is {_connection.State}).") : null);
+            ?? (session is null || !session.IsOpen ? _connection.NotConnected() : null);
         if (failure is not null)
         {
             _window.Close(failure);
