@@ -5,17 +5,21 @@ using System.Text;
 namespace Grid.Reactive.Tests.Api;
 
 /// <summary>
-/// The library's public surface, listed from the built assembly and compared with <c>Grid.Reactive/PublicAPI.txt</c>,
+/// Each package's public surface, listed from its built assembly and compared with its <c>PublicAPI.txt</c>
+/// (<c>Grid.Reactive/PublicAPI.txt</c>, <c>Grid.Reactive.AspNetCore/PublicAPI.txt</c>, <c>Grid.Reactive.Testing/PublicAPI.txt</c>),
 /// so that every change to the API is a visible diff in review. When the change is intended, copy
 /// <c>PublicAPI.received.txt</c> (written next to it on a mismatch) over <c>PublicAPI.txt</c>.
 /// </summary>
 public sealed class PublicApiTests
 {
-    [Test]
-    public void PublicApi_MatchesTheApprovedListing()
+    private static readonly Type[] Packages = [typeof(Manager), typeof(WebSocketTransport), typeof(Testing.SimulatedGrid)];
+
+    [TestCaseSource(nameof(Packages))]
+    public void PublicApi_MatchesTheApprovedListing(Type typeInPackage)
     {
-        var listing = Describe(typeof(Manager).Assembly);
-        var approvedPath = Path.Combine(RepositoryRoot(), "Grid.Reactive", "PublicAPI.txt");
+        var assembly = typeInPackage.Assembly;
+        var listing = Describe(assembly);
+        var approvedPath = Path.Combine(RepositoryRoot(), assembly.GetName().Name!, "PublicAPI.txt");
         var approved = File.Exists(approvedPath) ? File.ReadAllText(approvedPath).ReplaceLineEndings("\n") : "";
         if (approved == listing)
         {

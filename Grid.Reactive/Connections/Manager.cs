@@ -257,7 +257,7 @@ public sealed partial class Manager : IAsyncDisposable
         try
         {
             // Wall-clock bound on socket writes, not protocol time: a peer that does not read cannot hold the stop.
-            await Task.WhenAll(closing).WaitAsync(Transport.WebSocketListener.OrderlyCloseBound).ConfigureAwait(false);
+            await Task.WhenAll(closing).WaitAsync(GridTransport.OrderlyCloseBound).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

@@ -34,7 +34,7 @@ public sealed record ManagerOptions
     /// </summary>
     public TimeSpan MembershipGracePeriod { get; init; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>How links are made: <see cref="WebSocketTransport"/> or <see cref="InMemoryNetwork"/>.</summary>
+    /// <summary>How links are made: <c>WebSocketTransport</c> (package Grid.Reactive.AspNetCore) or <see cref="InMemoryNetwork"/>.</summary>
     public required GridTransport Transport { get; init; }
 
     /// <summary>Proves this node to its peers and checks theirs, for example a <see cref="SharedSecretAuthenticator"/>.</summary>

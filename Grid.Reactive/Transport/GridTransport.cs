@@ -3,14 +3,20 @@ using Grid.Reactive.Transport;
 namespace Grid.Reactive;
 
 /// <summary>
-/// How managers reach each other: <see cref="WebSocketTransport"/> for real deployments, <see cref="InMemoryNetwork"/>
-/// for tests and simulation. A manager is given one in <see cref="ManagerOptions.Transport"/>.
+/// How managers reach each other: <c>WebSocketTransport</c> (package Grid.Reactive.AspNetCore) for real deployments,
+/// <see cref="InMemoryNetwork"/> for tests and simulation. A manager is given one in <see cref="ManagerOptions.Transport"/>.
 /// </summary>
 public abstract class GridTransport
 {
     private protected GridTransport()
     {
     }
+
+    /// <summary>
+    /// How long stopping waits for links closing in order to write their last messages (wall-clock: socket I/O), both
+    /// in <see cref="Manager"/>'s stop and in a transport's listener.
+    /// </summary>
+    internal static readonly TimeSpan OrderlyCloseBound = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// Starts accepting links for <paramref name="localAddress"/>; each accepted link is handed to

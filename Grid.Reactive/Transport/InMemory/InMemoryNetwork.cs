@@ -7,7 +7,7 @@ namespace Grid.Reactive;
 /// An in-process network for tests and simulation: links are pairs of in-memory pipes whose messages are delivered
 /// on <see cref="Scheduler"/> (under a <c>TestScheduler</c>, in virtual time and in a deterministic order), with hooks
 /// to add latency, limit bandwidth, cut and heal links, partition the network, reset a node's links, hold or drop
-/// messages, and make a node read slowly or not at all. <see cref="Testing.SimulatedGrid"/> drives it for a whole grid.
+/// messages, and make a node read slowly or not at all. <c>SimulatedGrid</c> (package Grid.Reactive.Testing) drives it for a whole grid.
 /// </summary>
 /// <remarks>
 /// <para>

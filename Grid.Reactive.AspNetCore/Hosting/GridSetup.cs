@@ -1,0 +1,55 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace Grid.Reactive.Hosting;
+
+/// <summary>Builds the core's transport and <see cref="ManagerOptions"/> from validated <see cref="GridOptions"/>.</summary>
+internal static class GridSetup
+{
+    /// <summary>The core's merged-message size, kept within a smaller <see cref="GridOptions.MaxMessageSize"/>.</summary>
+    public static int MergedMessageSize(GridOptions options) => Math.Min(64 * 1024, Math.Max(256, options.MaxMessageSize));
+
+    public static GridTransport CreateTransport(GridOptions options) =>
+        options.Transport ?? new WebSocketTransport(new WebSocketTransportOptions
+        {
+            Path = options.Path,
+            SelfHost = options.SelfHost,
+            Tls = options.Tls is { } tls ? LoadTls(tls) : null,
+        });
+
+    public static ManagerOptions CreateManagerOptions(GridOptions options, GridTransport transport, ILoggerFactory? loggerFactory)
+    {
+        var core = new ManagerOptions
+        {
+            Address = options.Address,
+            Remotes = [.. options.Remotes],
+            Transport = transport,
+            Authenticator = options.Authenticator ?? new SharedSecretAuthenticator(Encoding.UTF8.GetBytes(options.Secret ?? string.Empty)),
+            DefaultRequestTimeout = options.DefaultRequestTimeout,
+            PingInterval = options.PingInterval,
+            PingTimeout = options.PingTimeout,
+            StreamPingInterval = options.StreamPingInterval,
+            StreamTimeout = options.StreamTimeout,
+            HandshakeTimeout = options.HandshakeTimeout,
+            MaxClockSkew = options.MaxClockSkew,
+            Reconnect = new ReconnectPolicy { InitialDelay = options.ReconnectInitialDelay, MaxDelay = options.ReconnectMaxDelay },
+            MaxMessageSize = options.MaxMessageSize,
+            MaxMergedMessageSize = MergedMessageSize(options),
+            MaxQueuedBytes = options.MaxQueuedBytes,
+            MaxCallsInFlight = options.MaxCallsInFlight,
+            MaxPendingHandshakes = options.MaxPendingHandshakes,
+            Checksums = options.Checksums,
+            Logger = loggerFactory?.CreateLogger("Grid.Reactive"),
+        };
+        return options.ConfigureManager is { } configure ? configure(core) : core;
+    }
+
+    private static GridTlsOptions LoadTls(GridTlsSettings settings) => new()
+    {
+        ServerCertificate = string.IsNullOrEmpty(settings.CertificatePath) ? null : GridTlsOptions.LoadPfx(settings.CertificatePath, settings.CertificatePassword),
+        ClientCertificate = string.IsNullOrEmpty(settings.ClientCertificatePath) ? null : GridTlsOptions.LoadPfx(settings.ClientCertificatePath, settings.ClientCertificatePassword),
+        RequireClientCertificate = settings.RequireClientCertificate,
+        TrustedRoots = [.. (settings.TrustedRootPaths ?? []).Select(X509CertificateLoader.LoadCertificateFromFile)],
+    };
+}

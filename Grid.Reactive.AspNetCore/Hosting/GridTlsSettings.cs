@@ -1,0 +1,27 @@
+namespace Grid.Reactive;
+
+/// <summary>
+/// TLS for a grid configured by <see cref="GridOptions"/>, from certificate files (bindable from configuration). For a
+/// grid served by the application (<c>MapGrid</c>), the application's Kestrel must listen on HTTPS itself; these
+/// settings then serve the dialer and the check of client certificates.
+/// </summary>
+public sealed class GridTlsSettings
+{
+    /// <summary>A PKCS#12 (.pfx) file with this node's server certificate and key; required for a self-hosted grid.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The password of <see cref="CertificatePath"/>, or null.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>A PKCS#12 (.pfx) file with the certificate this node presents when it dials (mutual TLS), or null.</summary>
+    public string? ClientCertificatePath { get; set; }
+
+    /// <summary>The password of <see cref="ClientCertificatePath"/>, or null.</summary>
+    public string? ClientCertificatePassword { get; set; }
+
+    /// <summary>True: a dialer must present a valid client certificate (see <see cref="GridTlsOptions.RequireClientCertificate"/>).</summary>
+    public bool RequireClientCertificate { get; set; }
+
+    /// <summary>Pinned root certificates (PEM or DER files); empty for the system's trust.</summary>
+    public IList<string> TrustedRootPaths { get; set; } = [];
+}
