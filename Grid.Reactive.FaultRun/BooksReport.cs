@@ -94,14 +94,14 @@ internal sealed class BooksReport
         if (Recoveries.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine(CultureInfo.InvariantCulture, $"{"fault",-12} {"peer",-18} {"length",8} {"detected",9} {"recovered",10} {"longest gap",12} {"ok during",10}  failed during");
+            text.AppendLine(CultureInfo.InvariantCulture, $"{"fault",-12} {"peer",-18} {"length",8} {"detected",9} {"recovered",10} {"longest gap",12} {"ok during",10} {"p50 before",11} {"p50 during",11}  failed during");
             foreach (var f in Recoveries)
             {
                 text.AppendLine(CultureInfo.InvariantCulture,
-                    $"{f.Fault,-12} {f.Peer,-18} {Ms(f.DurationMs),8} {Ms(f.DetectMs),9} {Ms(f.RecoverMs),10} {Ms(f.LongestGapMs),12} {f.OkDuring,10}  {string.Join(", ", f.FailedDuring.Select(x => $"{Short(x.Key)} {x.Value}"))}");
+                    $"{f.Fault,-12} {f.Peer,-18} {Ms(f.DurationMs),8} {Ms(f.DetectMs),9} {Ms(f.RecoverMs),10} {Ms(f.LongestGapMs),12} {f.OkDuring,10} {Ms(f.MedianBeforeMs),11} {Ms(f.MedianDuringMs),11}  {string.Join(", ", f.FailedDuring.Select(x => $"{Short(x.Key)} {x.Value}"))}");
             }
 
-            text.AppendLine("(length: fault start to end; detected: start to the first failed call; recovered: end to the first successful call; longest gap: longest time without a successful call from start to recovery)");
+            text.AppendLine("(length: fault start to end; detected: start to the first failed call; recovered: end to the first successful call; longest gap: longest time without a successful call from start to recovery; p50: median round trip of successful requests in the 5 s before the fault and during it)");
         }
 
         foreach (var example in Examples.Take(20))
@@ -140,6 +140,7 @@ internal sealed class BooksReport
             settings = new
             {
                 concurrencyPerPeer = Args.Concurrency,
+                thinkMs = Args.Think.TotalMilliseconds,
                 deadlineMs = Args.Deadline.TotalMilliseconds,
                 graceMs = Args.Grace.TotalMilliseconds,
                 pingIntervalMs = Args.PingInterval.TotalMilliseconds,
@@ -160,6 +161,8 @@ internal sealed class BooksReport
                 longestGapMs = f.LongestGapMs,
                 okDuring = f.OkDuring,
                 failedDuring = f.FailedDuring,
+                medianBeforeMs = f.MedianBeforeMs,
+                medianDuringMs = f.MedianDuringMs,
             }),
             examples = Examples,
         };

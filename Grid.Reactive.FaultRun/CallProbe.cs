@@ -104,9 +104,9 @@ internal sealed class CallProbe(PeerBooks books, bool stream, byte[] request, lo
             return;
         }
 
-        books.Ended(stream, outcome, detail, Clock.NowMs);
+        books.Ended(stream, outcome, detail, Clock.NowMs, StartedAt);
         ended.SetResult(outcome);
     }
 
-    private void Anomaly(Outcome outcome, string detail) => books.Ended(stream, outcome, detail, Clock.NowMs);
+    private void Anomaly(Outcome outcome, string detail) => books.Ended(stream, outcome, detail, Clock.NowMs, StartedAt);
 }

@@ -5,7 +5,10 @@ namespace Grid.Reactive.FaultRun;
 /// <summary>One fault as the script applied it: from Start to End (unix ms), affecting calls to Peers.</summary>
 internal sealed record FaultWindow(string Name, IReadOnlyList<string> Peers, long Start, long? End);
 
-/// <summary>How one peer's calls fared around one fault: when failures began, and how long after the end the first call succeeded.</summary>
+/// <summary>
+/// How one peer's calls fared around one fault: when failures began, how long after the end the first call succeeded,
+/// and the median round trip of successful requests in the 5 s before the fault and during it.
+/// </summary>
 internal sealed record FaultRecovery(
     string Fault,
     string Peer,
@@ -15,7 +18,9 @@ internal sealed record FaultRecovery(
     long? RecoverMs,
     long LongestGapMs,
     long OkDuring,
-    SortedDictionary<string, long> FailedDuring);
+    SortedDictionary<string, long> FailedDuring,
+    long? MedianBeforeMs,
+    long? MedianDuringMs);
 
 /// <summary>
 /// The log the script appends to as it applies faults, one line each: "unix-ms start|end name peer[,peer...]".

@@ -12,8 +12,8 @@ namespace Grid.Reactive.FaultRun;
 /// namespace redirects (nftables DNAT) its connections to node i to the relay's port 17000 + i; the relay dials
 /// node i and copies bytes both ways, holding each chunk until its due time (read time + the pair's one-way delay),
 /// in order, with a bounded queue so a stalled reader stalls its writer. The delay per (source IP, destination IP)
-/// comes from a control file of lines "src-ip dst-ip delay-ms" that the script rewrites; changes apply to open
-/// connections at once. Granularity is a read chunk, not a packet, and the relay is one more hop for every link.
+/// comes from a control file of lines "src-ip dst-ip delay-ms" (and a "# generation" line, echoed to control.applied
+/// with the time it came into force) that the script rewrites; changes apply to open connections at once. Granularity is a read chunk, not a packet, and the relay is one more hop for every link.
 /// </summary>
 internal static class LatencyRelay
 {
@@ -39,7 +39,8 @@ internal static class LatencyRelay
             {
                 seen = written;
                 var table = new Dictionary<(string, string), int>();
-                foreach (var line in await File.ReadAllLinesAsync(path, CancellationToken.None))
+                var lines = await File.ReadAllLinesAsync(path, CancellationToken.None);
+                foreach (var line in lines)
                 {
                     var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                     if (parts.Length == 3 && int.TryParse(parts[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms))
@@ -58,6 +59,8 @@ internal static class LatencyRelay
                     delays[key] = ms;
                 }
 
+                var generation = lines.FirstOrDefault(l => l.StartsWith('#')) ?? "#";
+                await File.WriteAllTextAsync(path + ".applied", $"{generation} {Clock.NowMs}\n", CancellationToken.None); // the script waits for this
                 Console.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} delays: {(table.Count == 0 ? "none" : string.Join(", ", table.Select(t => $"{t.Key.Item1}->{t.Key.Item2} {t.Value} ms")))}");
             }
 

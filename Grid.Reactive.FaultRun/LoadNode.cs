@@ -18,7 +18,17 @@ internal static class LoadNode
         await node.StartAsync(CancellationToken.None);
 
         var connected = node.Connections.Select(c => c.FirstAsync(s => s == ConnectionState.Connected)).Merge().LastAsync();
-        await connected.Timeout(TimeSpan.FromSeconds(120)).ToTask(stop);
+        try
+        {
+            await connected.Timeout(TimeSpan.FromSeconds(120)).ToTask(stop);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            Console.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} not connected to every peer: "
+                + string.Join(", ", node.Connections.Where(c => c.State != ConnectionState.Connected).Select(c => $"{c.RemoteAddress} {c.State}")));
+            return 1;
+        }
+
         var started = Clock.NowMs;
         Console.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} READY: connected to all {node.Connections.Count} peers; load starts");
         if (args.Ready is { } ready)
@@ -61,6 +71,10 @@ internal static class LoadNode
                 if (outcome != Outcome.Ok)
                 {
                     await Task.Delay(20, CancellationToken.None); // a failed call may fail at once; don't spin
+                }
+                else if (args.Think > TimeSpan.Zero)
+                {
+                    await Task.Delay(args.Think, CancellationToken.None);
                 }
             }
         }

@@ -10,6 +10,7 @@ internal sealed record NodeArgs
     public required IReadOnlyList<string> Nodes { get; init; }
     public string Secret { get; init; } = "faultrun-shared-secret-0123456789";
     public int Concurrency { get; init; } = 4;                       // calls in flight per peer
+    public TimeSpan Think { get; init; } = TimeSpan.Zero;             // pause after each successful call, per worker
     public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(2);
     public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(3);   // a call not ended by deadline + grace is hung
     public TimeSpan PingInterval { get; init; } = TimeSpan.FromSeconds(1);
@@ -50,6 +51,7 @@ internal sealed record NodeArgs
             Nodes = Get("nodes").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Secret = Opt("secret") ?? defaults.Secret,
             Concurrency = Int("concurrency", defaults.Concurrency),
+            Think = Time("think", defaults.Think),
             Deadline = Time("deadline", defaults.Deadline),
             Grace = Time("grace", defaults.Grace),
             PingInterval = Time("ping-interval", defaults.PingInterval),

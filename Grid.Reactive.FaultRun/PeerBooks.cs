@@ -4,7 +4,7 @@ namespace Grid.Reactive.FaultRun;
 internal sealed class PeerBooks(string peer)
 {
     private readonly Lock gate = new();
-    private readonly List<long> okAt = [];
+    private readonly List<(long At, long Ms, bool Stream)> okAt = [];
     private readonly List<(long At, string Error)> failedAt = [];
     private readonly List<string> examples = [];
 
@@ -20,7 +20,7 @@ internal sealed class PeerBooks(string peer)
         }
     }
 
-    public void Ended(bool stream, Outcome outcome, string? detail, long at)
+    public void Ended(bool stream, Outcome outcome, string? detail, long at, long startedAt)
     {
         lock (gate)
         {
@@ -29,7 +29,7 @@ internal sealed class PeerBooks(string peer)
             {
                 case Outcome.Ok:
                     ledger.Ok++;
-                    okAt.Add(at);
+                    okAt.Add((at, at - startedAt, stream));
                     break;
                 case Outcome.Failed:
                     ledger.Failed[detail!] = ledger.Failed.GetValueOrDefault(detail!) + 1;
@@ -73,11 +73,11 @@ internal sealed class PeerBooks(string peer)
         {
             var end = fault.End ?? long.MaxValue;
             long? detected = failedAt.Where(f => f.At >= fault.Start && f.At <= end).Select(f => (long?)f.At).FirstOrDefault();
-            long? recovered = fault.End is { } e ? okAt.Where(t => t >= e).Select(t => (long?)t).FirstOrDefault() : null;
+            long? recovered = fault.End is { } e ? okAt.Where(t => t.At >= e).Select(t => (long?)t.At).FirstOrDefault() : null;
             var windowEnd = recovered ?? end;
             var gap = 0L;
             var last = fault.Start;
-            foreach (var t in okAt.Where(t => t >= fault.Start && t <= windowEnd))
+            foreach (var t in okAt.Where(t => t.At >= fault.Start && t.At <= windowEnd).Select(t => t.At))
             {
                 gap = Math.Max(gap, t - last);
                 last = t;
@@ -96,8 +96,16 @@ internal sealed class PeerBooks(string peer)
 
             return new FaultRecovery(fault.Name, Peer, fault.Start, fault.End is { } x ? x - fault.Start : null,
                 detected - fault.Start, recovered - fault.End, gap,
-                okAt.Count(t => t >= fault.Start && t <= windowEnd), failed);
+                okAt.Count(t => t.At >= fault.Start && t.At <= windowEnd), failed,
+                Median(okAt.Where(t => !t.Stream && t.At >= fault.Start - 5000 && t.At < fault.Start)),
+                Median(okAt.Where(t => !t.Stream && t.At >= fault.Start && t.At <= end)));
         }
+    }
+
+    private static long? Median(IEnumerable<(long At, long Ms, bool Stream)> calls)
+    {
+        var ms = calls.Select(c => c.Ms).Order().ToList();
+        return ms.Count == 0 ? null : ms[ms.Count / 2];
     }
 
     private void Remember(string example)
