@@ -228,13 +228,18 @@ internal sealed class CallLedger(IScheduler scheduler)
         private bool Allowed(Exception error) => error switch
         {
             DisconnectedException or DeadlineExceededException => Kind != CallKind.Probe,
-            RemoteException => (Kind == CallKind.Fail && error.Message.Contains(Payload, StringComparison.Ordinal)) || Kind == CallKind.Relay,
+            RemoteException => (Kind == CallKind.Fail && FailTextArrived(error.Message)) || Kind == CallKind.Relay,
             HandlerNotFoundException => Kind == CallKind.Missing,
 
             // Hostile runs give one node a small MaxMessageSize: a call over it fails alone, the connection lives on.
             MessageTooLargeException => Kind != CallKind.Probe,
             _ => false,
         };
+
+        /// <summary>The handler's "fail:" text arrived whole, or cut (never altered) to fit the caller's message limit.</summary>
+        private bool FailTextArrived(string message) =>
+            message.Contains(Payload, StringComparison.Ordinal)
+            || (message.Length > 0 && ("fail:" + Payload).StartsWith(message, StringComparison.Ordinal));
 
         private string Describe() => string.Join("; ", _seen.Select(s => string.Create(CultureInfo.InvariantCulture,
             $"{s.At.Ticks} {s.What}{(s.Error is null ? "" : " " + s.Error.GetType().Name + ": " + s.Error.Message)}")));

@@ -21,9 +21,6 @@ internal static class RemoteErrorPayload
 
     private const byte Separator = 0xFF;
 
-    /// <summary>Room kept for the separator and the trailer when the message must be cut to fit the peer's limit.</summary>
-    private const int TrailerReserve = 1 + 16 + (GridErrorException.MaxErrorCodeLength * 3) + (MaxTypeNameChars * 3);
-
     /// <summary>Encodes a handler's exception: its message, its code and its type's full name.</summary>
     /// <param name="error">What the handler threw.</param>
     /// <param name="maxBytes">The most the peer accepts in one payload; a longer message is cut (at a character boundary) to fit.</param>
@@ -47,32 +44,32 @@ internal static class RemoteErrorPayload
     /// <summary>Encodes a message, code and type (see the type's summary for the layout).</summary>
     public static byte[] Encode(string message, string code, string? type, int maxBytes)
     {
-        var buffer = new ArrayBufferWriter<byte>(Encoding.UTF8.GetMaxByteCount(message.Length) + 64);
-        var written = Encoding.UTF8.GetBytes(message, buffer);
-        var limit = Math.Max(0, maxBytes - TrailerReserve);
-        if (written > limit)
-        {
-            // Cut at a character boundary: back off over continuation bytes (10xxxxxx).
-            var span = buffer.WrittenSpan;
-            var cut = limit;
-            while (cut > 0 && (span[cut] & 0xC0) == 0x80)
-            {
-                cut--;
-            }
-
-            var kept = span[..cut].ToArray();
-            buffer.Clear();
-            buffer.Write(kept);
-        }
-
-        buffer.GetSpan(1)[0] = Separator;
-        buffer.Advance(1);
-        var writer = new MessagePackWriter(buffer);
+        // The trailer first, so the message is cut only by what the trailer really takes.
+        var trailer = new ArrayBufferWriter<byte>(16 + Encoding.UTF8.GetMaxByteCount(code.Length + (type?.Length ?? 0)));
+        var writer = new MessagePackWriter(trailer);
         writer.WriteArrayHeader(2);
         writer.Write(code);
         writer.Write(type);
         writer.Flush();
-        return buffer.WrittenSpan.ToArray();
+
+        var limit = Math.Max(0, maxBytes - 1 - trailer.WrittenCount);
+        var messageBytes = Encoding.UTF8.GetBytes(message);
+        var kept = messageBytes.Length;
+        if (kept > limit)
+        {
+            // Cut at a character boundary: back off over continuation bytes (10xxxxxx).
+            kept = limit;
+            while (kept > 0 && (messageBytes[kept] & 0xC0) == 0x80)
+            {
+                kept--;
+            }
+        }
+
+        var payload = new byte[kept + 1 + trailer.WrittenCount];
+        messageBytes.AsSpan(0, kept).CopyTo(payload);
+        payload[kept] = Separator;
+        trailer.WrittenSpan.CopyTo(payload.AsSpan(kept + 1));
+        return payload;
     }
 
     /// <summary>Reads an error payload of either layout; never throws. Code and type are null for an older node's plain text.</summary>
