@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Reactive.Disposables;
 using System.Text;
+using Grid.Reactive.Diagnostics.Logging;
 using Grid.Reactive.Muxing;
 using Grid.Reactive.Protocol;
-using Microsoft.Extensions.Logging;
 
 namespace Grid.Reactive.Connections;
 
@@ -42,7 +42,7 @@ internal sealed partial class Session
         if (IsDialer && (frame.Flags & FrameFlags.Error) != 0)
         {
             var refused = new HandshakeRejectedException($"'{RemoteAddress}' refused the handshake ({Encoding.UTF8.GetString(frame.Payload.Span)}); its log says why.");
-            _grid.Logger.LogWarning("{Reason}", refused.Message);
+            SessionLog.HandshakeRefusedByPeer(_grid.Logs.Session, refused.Message);
             Close(refused);
             return;
         }
@@ -50,7 +50,7 @@ internal sealed partial class Session
         var peer = HandshakeCodec.Decode(frame.Payload);
         if (HandshakeValidator.Check(_grid, peer, isResponse: IsDialer, RemoteAddress) is { } refusal)
         {
-            _grid.Logger.LogWarning("Refused handshake from {Remote} on {Link}: {Reason}", peer.From, _link.Description, refusal.Detail);
+            LogRefusal(peer.From, refusal);
             if (IsDialer)
             {
                 Close(new HandshakeRejectedException($"Refused the answer of '{RemoteAddress}': {refusal.Detail}"));
@@ -67,6 +67,7 @@ internal sealed partial class Session
 
         RemoteAddress = peer.From;
         RemoteInstanceId = peer.InstanceId;
+        PeerTakesTraceContext = ((ProtocolFeatures)frame.Seq & ProtocolFeatures.TraceContext) != 0;
         if (peer.MaxMessageSize > 0)
         {
             PeerMaxPayload = GridContext.PayloadLimit(peer.MaxMessageSize);
@@ -80,7 +81,7 @@ internal sealed partial class Session
         if (!IsDialer)
         {
             // The answer goes out before anything this node may send once the session is visible to callers.
-            Send(new Frame(Op.ConnectResponse, payload: HandshakeCodec.Encode(Hello(peer.From, isResponse: true))));
+            Send(new Frame(Op.ConnectResponse, seq: (uint)ProtocolFeatures.Supported, payload: HandshakeCodec.Encode(Hello(peer.From, isResponse: true))));
         }
 
         if (Interlocked.CompareExchange(ref _state, Open, Handshaking) != Handshaking)
@@ -94,8 +95,29 @@ internal sealed partial class Session
         _nextPingTicks = DeadlineHeap.DueAt(now, _grid.Options.PingInterval);
         _nextSweepTicks = DeadlineHeap.DueAt(now, _grid.Options.StreamPingInterval);
         ArmTimer();
-        _grid.Logger.LogInformation("Connected {Local} <-> {Remote} ({Link})", _grid.Address, RemoteAddress, _link.Description);
+        ConnectionLog.Connected(_grid.Logs.Connection, _grid.Address, RemoteAddress, _link.Description);
+        _grid.Refusals.Forget(RemoteAddress + "\n");
         _owner.OnOpened(this);
+    }
+
+    /// <summary>A refused handshake: Warning the first time for this peer and reason, Debug while it repeats, counted always.</summary>
+    private void LogRefusal(string peer, Refusal refusal)
+    {
+        var refusals = _grid.Metrics.HandshakeRefusals;
+        if (refusals.Enabled)
+        {
+            refusals.Add(1, new KeyValuePair<string, object?>("grid.refusal.reason", refusal.Code));
+        }
+
+        // A dialer's refusal of the answer ends the dial, which its connection tells once (PeerUnreachable).
+        if (!IsDialer && _grid.Refusals.IsFirst(peer + "\n" + refusal.Code))
+        {
+            SessionLog.HandshakeRefused(_grid.Logs.Session, peer, _link.Description, refusal.Code, refusal.Detail);
+        }
+        else
+        {
+            SessionLog.HandshakeRefusedAgain(_grid.Logs.Session, peer, _link.Description, refusal.Code, refusal.Detail);
+        }
     }
 
     /// <summary>Loop: sets the one timer for the earliest thing due, unless one is set already for that or sooner.</summary>
@@ -180,8 +202,7 @@ internal sealed partial class Session
     {
         if (_parked.Count == 0)
         {
-            _grid.Logger.LogInformation("{Bytes} bytes queued to {Remote}, over MaxQueuedBytes {Budget}: holding back new calls' handlers until it drains",
-                _out.QueuedBytes, RemoteAddress, _grid.Options.MaxQueuedBytes);
+            SessionLog.OutputOverBudget(_grid.Logs.Session, _out.QueuedBytes, RemoteAddress, _grid.Options.MaxQueuedBytes);
             _out.WatchDrain(_grid.Options.MaxQueuedBytes / 2, () => _loop.Post(_resumeWork));
         }
 
