@@ -9,8 +9,8 @@ internal sealed record Seed(string Target, string Name, byte[] Bytes);
 
 /// <summary>
 /// Makes the seed corpus from real encodings: frames of every op written by <see cref="FrameCodec"/> (with and without
-/// payload, subroute and checksum, small and wide integers), merged messages, frames back to back, hellos (Connect),
-/// challenges and proofs written by <see cref="HandshakeCodec"/> or by hand, a few valid but unusual MessagePack encodings the full
+/// payload, subroute, trace context and checksum, small and wide integers), merged messages, frames back to back, hellos
+/// (Connect), challenges and proofs written by <see cref="HandshakeCodec"/> or by hand, a few valid but unusual MessagePack encodings the full
 /// reader must handle, and truncations. Deterministic: the same bytes on every run.
 /// </summary>
 internal static class CorpusGenerator
@@ -38,6 +38,13 @@ internal static class CorpusGenerator
     public static IEnumerable<Seed> Seeds() => FrameSeeds().Select(s => new Seed("frames", s.Name, s.Bytes))
         .Concat(HandshakeSeeds().Select(s => new Seed("handshake", s.Name, s.Bytes)));
 
+    /// <summary>A fixed W3C context in the trace-context field's layout (trace id, span id, flags, tracestate).</summary>
+    private static byte[] TraceContext(string state) =>
+    [
+        .. Convert.FromHexString("0af7651916cd43dd8448eb211c80319c"), .. Convert.FromHexString("b7ad6b7169203331"), 1,
+        .. System.Text.Encoding.ASCII.GetBytes(state),
+    ];
+
     private static IEnumerable<(string Name, byte[] Bytes)> FrameSeeds()
     {
         byte[] small = [1, 2, 3, 4, 5];
@@ -58,6 +65,8 @@ internal static class CorpusGenerator
             ("request-empty", new Frame(Op.Request, muxId: 2, deadlineMs: 1_000, handlerId: 300, flags: FrameFlags.Empty)),
             ("request-null", new Frame(Op.Request, muxId: 3, handlerId: 65_535)),
             ("request-subroute", new Frame(Op.Request, muxId: 4, deadlineMs: 200, handlerId: 9, payload: small, subroute: "disk-3")),
+            ("request-traced", new Frame(Op.Request, muxId: 6, deadlineMs: 200, handlerId: 9, payload: small) { TraceContext = TraceContext("") }),
+            ("request-traced-subroute-state", new Frame(Op.Request, muxId: 7, handlerId: 9, subroute: "disk-3") { TraceContext = TraceContext("vendor=abc,other=1") }),
             ("request-long-subroute", new Frame(Op.Request, muxId: 5, handlerId: 9, subroute: new string('s', 40))),
             ("request-wide", new Frame(Op.Request, muxId: ulong.MaxValue, seq: uint.MaxValue, deadlineMs: uint.MaxValue, handlerId: 40_000, payload: medium)),
             ("request-mux32", new Frame(Op.Request, muxId: 70_000, handlerId: 2, payload: small)),
@@ -66,6 +75,7 @@ internal static class CorpusGenerator
             ("response-not-found", new Frame(Op.Response, muxId: 1, flags: FrameFlags.Error | FrameFlags.HandlerNotFound, payload: "no handler"u8.ToArray())),
             ("request-cancel", new Frame(Op.RequestCancel, muxId: 1)),
             ("stream-connect", new Frame(Op.StreamConnect, muxId: 10, deadlineMs: 30_000, handlerId: 4, payload: small, subroute: "a")),
+            ("stream-connect-traced", new Frame(Op.StreamConnect, muxId: 11, handlerId: 4, flags: FrameFlags.Empty) { TraceContext = TraceContext("k=v") }),
             ("stream-ack", new Frame(Op.StreamAck, muxId: 10, seq: 64)),
             ("stream-connect-error", new Frame(Op.StreamConnectError, muxId: 10, flags: FrameFlags.Error, payload: "refused"u8.ToArray())),
             ("stream-to-server", new Frame(Op.StreamMessageToServer, muxId: 10, seq: 1, payload: small)),

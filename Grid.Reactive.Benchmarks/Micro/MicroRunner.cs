@@ -29,7 +29,7 @@ public static class MicroRunner
             arguments.Add("--inProcess");
         }
 
-        var summaries = BenchmarkSwitcher.FromTypes([typeof(FrameCodecBenchmarks), typeof(InMemoryRequestBenchmarks)]).Run([.. arguments]);
+        var summaries = BenchmarkSwitcher.FromTypes([typeof(FrameCodecBenchmarks), typeof(InMemoryRequestBenchmarks), typeof(ObservedRequestBenchmarks)]).Run([.. arguments]);
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
     }
 }

@@ -123,7 +123,10 @@ public sealed class FrameCodecFuzzTests
                 {
                     if (frame.Op is < Op.Connect or Op.Merged or > Op.ConnectProof || (frame.Flags & ~FrameCodec.KnownFlags) != 0
                         || !IsSliceOf(frame.Payload, memory)
-                        || (frame.Subroute is not null && Encoding.UTF8.GetByteCount(frame.Subroute) > ProtocolConstants.MaxSubrouteBytes))
+                        || (frame.Subroute is not null && Encoding.UTF8.GetByteCount(frame.Subroute) > ProtocolConstants.MaxSubrouteBytes)
+                        || ((frame.Flags & FrameFlags.TraceContext) != 0) == frame.TraceContext.IsEmpty
+                        || (!frame.TraceContext.IsEmpty && (frame.Op is not (Op.Request or Op.StreamConnect) || !IsSliceOf(frame.TraceContext, memory)
+                            || frame.TraceContext.Length is < Grid.Reactive.Diagnostics.TraceContextCodec.FixedBytes or > Grid.Reactive.Diagnostics.TraceContextCodec.MaxBytes)))
                     {
                         Assert.Fail($"Invalid frame accepted: {context}: {Describe(frame)} from input {Convert.ToHexString(input)}");
                     }
@@ -164,7 +167,13 @@ public sealed class FrameCodecFuzzTests
         };
         return new Frame(op, RandomInteger(rng, ulong.MaxValue), (uint)RandomInteger(rng, uint.MaxValue),
             (uint)RandomInteger(rng, uint.MaxValue), (ushort)RandomInteger(rng, ushort.MaxValue), flags, payload,
-            rng.Next(3) == 0 ? RandomSubroute(rng) : null);
+            rng.Next(3) == 0 ? RandomSubroute(rng) : null)
+        {
+            // Requests and stream opens may carry a trace context (random bytes: the decoder only checks its length).
+            TraceContext = op is Op.Request or Op.StreamConnect && rng.Next(3) == 0
+                ? RandomBytes(rng, rng.Next(Grid.Reactive.Diagnostics.TraceContextCodec.FixedBytes, Grid.Reactive.Diagnostics.TraceContextCodec.FixedBytes + 40))
+                : default,
+        };
     }
 
     private static ulong RandomInteger(Random rng, ulong max)

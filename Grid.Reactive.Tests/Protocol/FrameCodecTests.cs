@@ -177,7 +177,7 @@ public sealed class FrameCodecTests
             Assert.That(() => FrameCodec.Write(output, new Frame(Op.Merged, seq: 1), false), Throws.ArgumentException.With.Message.Contains("Merged"));
             Assert.That(() => FrameCodec.Write(output, new Frame((Op)0), false), Throws.ArgumentException);
             Assert.That(() => FrameCodec.Write(output, new Frame((Op)20), false), Throws.ArgumentException);
-            Assert.That(() => FrameCodec.Write(output, new Frame(Op.Ping, flags: (FrameFlags)64), false), Throws.ArgumentException);
+            Assert.That(() => FrameCodec.Write(output, new Frame(Op.Ping, flags: (FrameFlags)128), false), Throws.ArgumentException);
         });
         Assert.That(output.WrittenCount, Is.Zero, "nothing is written for a rejected frame");
     }
@@ -305,7 +305,7 @@ public sealed class FrameCodecTests
     {
         AssertProtocolError(RawFrame(7, [1, 0, 0, 0, 0, 0, null]), "unknown op 0 at offset 5");
         AssertProtocolError(RawFrame(7, [1, 0, 0, 0, 20, 0, null]), "unknown op 20");
-        AssertProtocolError(RawFrame(7, [1, 0, 0, 0, 5, 0x40, null]), "unknown flag bits 0x40");
+        AssertProtocolError(RawFrame(7, [1, 0, 0, 0, 5, 0x40, null]), "has the trace context flag but only 7 elements");
         AssertProtocolError(RawFrame(7, [1, 0, 0, 0, 5, 0x80 | 1, null]), "unknown flag bits 0x80");
     }
 
@@ -326,7 +326,8 @@ public sealed class FrameCodecTests
     public void Array_length_and_subroute_flag_must_agree()
     {
         AssertProtocolError(RawFrame(6, [0, 0, 0, 0, 5, 0]), "array of 6 elements");
-        AssertProtocolError(RawFrame(9, [0, 0, 0, 0, 5, 8, null, "s", 1]), "array of 9 elements");
+        AssertProtocolError(RawFrame(10, [0, 0, 0, 0, 5, 8, null, "s", 1, 1]), "array of 10 elements");
+        AssertProtocolError(RawFrame(9, [0, 0, 0, 0, 5, 8, null, "s", 1]), "9 elements but no trace context flag");
         AssertProtocolError(RawFrame(7, [0, 0, 0, 0, 5, 8, null]), "subroute flag but only 7");
         AssertProtocolError(RawFrame(8, [0, 0, 0, 0, 5, 0, null, "s"]), "8 elements but no subroute flag");
         AssertProtocolError(RawFrame(8, [0, 0, 0, 0, 5, 8, null, new string('x', 257)]), "subroute at offset 8 is 257 bytes long");

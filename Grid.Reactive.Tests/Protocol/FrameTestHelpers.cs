@@ -11,7 +11,7 @@ internal delegate void RawWrite(ref MessagePackWriter writer);
 
 internal static class FrameTestHelpers
 {
-    public const FrameFlags EncoderFlags = FrameFlags.Subroute | FrameFlags.Checksum;
+    public const FrameFlags EncoderFlags = FrameFlags.Subroute | FrameFlags.Checksum | FrameFlags.TraceContext;
 
     public static byte[] Encode(in Frame frame, bool checksum = false)
     {
@@ -74,12 +74,20 @@ internal static class FrameTestHelpers
             flags |= FrameFlags.Checksum;
         }
 
-        return Describe(new Frame(sent.Op, sent.MuxId, sent.Seq, sent.DeadlineMs, sent.HandlerId, flags, sent.Payload, sent.Subroute));
+        if (!sent.TraceContext.IsEmpty)
+        {
+            flags |= FrameFlags.TraceContext;
+        }
+
+        return Describe(new Frame(sent.Op, sent.MuxId, sent.Seq, sent.DeadlineMs, sent.HandlerId, flags, sent.Payload, sent.Subroute)
+        {
+            TraceContext = sent.TraceContext,
+        });
     }
 
     /// <summary>Every field of a frame, including payload bytes and whether it stands for null, as one comparable string.</summary>
     public static string Describe(in Frame frame) =>
-        $"{frame} null={frame.IsNullPayload} sub={(frame.Subroute is null ? "<null>" : "'" + frame.Subroute + "'")} bytes={Convert.ToHexString(frame.Payload.Span)}";
+        $"{frame} null={frame.IsNullPayload} sub={(frame.Subroute is null ? "<null>" : "'" + frame.Subroute + "'")} bytes={Convert.ToHexString(frame.Payload.Span)} trace={Convert.ToHexString(frame.TraceContext.Span)}";
 
     /// <summary>True when <paramref name="payload"/> is a slice of <paramref name="message"/>'s array (or empty).</summary>
     public static bool IsSliceOf(ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte> message)

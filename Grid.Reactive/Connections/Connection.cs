@@ -4,8 +4,8 @@ using System.Reactive.Linq;
 using System.Reactive.Subjects;
 using System.Text;
 using Grid.Reactive.Connections;
+using Grid.Reactive.Diagnostics.Logging;
 using Grid.Reactive.Muxing;
-using Microsoft.Extensions.Logging;
 
 namespace Grid.Reactive;
 
@@ -36,6 +36,8 @@ public sealed class Connection : IObservable<ConnectionState>
     private Exception? _lastError;
     private bool _shutDown;
     private int _failures;
+    private string? _unreachableReason; // set while the dials fail for the reason last told at Warning
+    private int _failedDials;            // failed dials since the last connect, for the "reachable again" line
     private long _connectedAtTicks = -1;
     private string? _retired;
 
@@ -155,7 +157,7 @@ public sealed class Connection : IObservable<ConnectionState>
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(options.PushBufferCapacity, nameof(options));
-        return new ClientStream(this, handler, payload, options, subroute, _grid.MaxPayload, _grid.User);
+        return new ClientStream(this, handler, payload, options, subroute, _grid.MaxPayload, _grid.User, _grid.Metrics.CreditWaits);
     }
 
     /// <summary>Observes the connection's state: the current one at once, then each change.</summary>
@@ -193,7 +195,10 @@ public sealed class Connection : IObservable<ConnectionState>
         var serial = _grid.User.Serial(observer, TraceCapacity);
         return frames.Subscribe(
             frame => serial.OnNext(new Frame(frame.Op, frame.MuxId, frame.Seq, frame.DeadlineMs, frame.HandlerId, frame.Flags,
-                frame.Payload.IsEmpty ? default : frame.Payload.ToArray(), frame.Subroute)),
+                frame.Payload.IsEmpty ? default : frame.Payload.ToArray(), frame.Subroute)
+            {
+                TraceContext = frame.TraceContext.IsEmpty ? default : frame.TraceContext.ToArray(),
+            }),
             serial.OnError,
             serial.OnCompleted);
     });
@@ -260,6 +265,18 @@ public sealed class Connection : IObservable<ConnectionState>
             Volatile.Write(ref _session, session);
             _connectedAtTicks = _grid.Scheduler.Now.UtcTicks;
             SetState(ConnectionState.Connected);
+            if (_unreachableReason is not null)
+            {
+                ConnectionLog.PeerReachable(_grid.Logs.Connection, LocalAddress, RemoteAddress, _failedDials);
+            }
+
+            _unreachableReason = null;
+            _failedDials = 0;
+        }
+
+        if (IsDialer)
+        {
+            CountDial("connected", null);
         }
 
         // The peer restarted, or redialled after the old link died before we noticed.
@@ -283,7 +300,7 @@ public sealed class Connection : IObservable<ConnectionState>
             Volatile.Write(ref _session, null);
             if (!_shutDown)
             {
-                _grid.Logger.LogInformation("Disconnected {Local} <-> {Remote}: {Reason}", LocalAddress, RemoteAddress, reason.Message);
+                ConnectionLog.Disconnected(_grid.Logs.Connection, LocalAddress, RemoteAddress, reason.Message);
                 SetState(ConnectionState.Disconnected);
             }
         }
@@ -367,12 +384,50 @@ public sealed class Connection : IObservable<ConnectionState>
         Handlers.HandlerRegistry.ValidateSubroute(subroute);
     }
 
+    /// <summary>
+    /// A dial failed (a session that was up and ended is told by Disconnected instead). The first failure tells at
+    /// Warning that the peer is unreachable, and again only when the reason changes (another exception type); the
+    /// following failures are Debug, and the next connect says the peer is back.
+    /// </summary>
+    private void LogDialFailed(Exception error, int failures, TimeSpan delay)
+    {
+        CountDial("failed", error);
+        var kind = error.GetType().FullName ?? error.GetType().Name;
+        bool first;
+        lock (_gate)
+        {
+            _failedDials++;
+            first = !string.Equals(_unreachableReason, kind, StringComparison.Ordinal);
+            _unreachableReason = kind;
+        }
+
+        if (first)
+        {
+            ConnectionLog.PeerUnreachable(_grid.Logs.Connection, LocalAddress, RemoteAddress, error.Message, delay);
+        }
+        else
+        {
+            ConnectionLog.DialFailed(_grid.Logs.Connection, LocalAddress, RemoteAddress, failures, delay, error.Message);
+        }
+    }
+
+    private void CountDial(string outcome, Exception? error)
+    {
+        var dials = _grid.Metrics.Dials;
+        if (dials.Enabled)
+        {
+            dials.Add(1, new KeyValuePair<string, object?>("grid.dial.outcome", outcome),
+                new KeyValuePair<string, object?>("error.type", error?.GetType().FullName));
+        }
+    }
+
     private IObservable<long> OnAttemptFailed(Exception error)
     {
         var policy = _grid.Options.Reconnect;
         int failures;
         double sample;
         bool lostStable;
+        bool wasConnected;
         lock (_gate)
         {
             Volatile.Write(ref _lastError, error);
@@ -382,6 +437,7 @@ public sealed class Connection : IObservable<ConnectionState>
             }
 
             lostStable = _connectedAtTicks >= 0 && _grid.Scheduler.Now.UtcTicks - _connectedAtTicks >= policy.StableAfter.Ticks;
+            wasConnected = _connectedAtTicks >= 0;
             _connectedAtTicks = -1;
             failures = lostStable ? _failures = 0 : ++_failures;
             sample = _jitter.NextDouble();
@@ -389,8 +445,11 @@ public sealed class Connection : IObservable<ConnectionState>
         }
 
         var delay = lostStable ? TimeSpan.Zero : policy.DelayFor(failures, sample);
-        _grid.Logger.LogInformation("Connecting {Local} -> {Remote} failed ({Failures} in a row), next dial in {Delay}: {Reason}",
-            LocalAddress, RemoteAddress, failures, delay, error.Message);
+        if (!wasConnected)
+        {
+            LogDialFailed(error, failures, delay);
+        }
+
         return Observable.Timer(delay, _grid.Scheduler);
     }
 }

@@ -5,8 +5,8 @@ using System.Reactive.Concurrency;
 using System.Security.Cryptography;
 using Grid.Reactive.Handlers;
 using Grid.Reactive.Transport;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
+using Grid.Reactive.Diagnostics;
+using Grid.Reactive.Diagnostics.Logging;
 
 namespace Grid.Reactive.Connections;
 
@@ -20,8 +20,9 @@ internal sealed class GridContext
         _remotes = options.Remotes.Where(r => r != options.Address).ToFrozenSet(StringComparer.Ordinal);
         Scheduler = options.Scheduler;
         Dispatcher = new Dispatcher(options.Scheduler);
-        Logger = options.Logger ?? NullLogger.Instance;
-        User = new UserCode(Dispatcher, Logger);
+        Logs = new GridLoggers(options.LoggerFactory, options.Logger);
+        Metrics = GridMetrics.For(options.MeterFactory);
+        User = new UserCode(Dispatcher, Logs.UserCode);
         LinkSettings = new LinkSettings(options.MaxMessageSize);
 
         // A restarted node must look different to its peers; the seed, when given, keeps simulations replayable.
@@ -53,7 +54,14 @@ internal sealed class GridContext
 
     public HandlerRegistry Handlers { get; } = new();
 
-    public ILogger Logger { get; }
+    /// <summary>The node's loggers, one per component.</summary>
+    public GridLoggers Logs { get; }
+
+    /// <summary>The node's instruments.</summary>
+    public GridMetrics Metrics { get; }
+
+    /// <summary>Handshake refusals already logged at Warning, so a peer that redials with the same fault is told once.</summary>
+    public RepeatFilter Refusals { get; } = new();
 
     /// <summary>The one guarded hop through which protocol and timer code calls user code.</summary>
     public UserCode User { get; }

@@ -1,6 +1,6 @@
 using Grid.Reactive.Connections;
 using Grid.Reactive.Transport;
-using Microsoft.Extensions.Logging;
+using Grid.Reactive.Diagnostics.Logging;
 
 namespace Grid.Reactive;
 
@@ -29,8 +29,7 @@ public sealed partial class Manager
                     // Strangers that connect and never handshake cannot pile up: beyond the cap they are closed at once.
                     if (_refusedOverCap++ % 1024 == 0)
                     {
-                        manager._grid.Logger.LogWarning("{Address} has {Pending} links waiting for their handshake (MaxPendingHandshakes); closing new ones at once ({Refused} so far)",
-                            manager.Address, _handshaking.Count, _refusedOverCap);
+                        TransportLog.TooManyPendingHandshakes(manager._grid.Logs.Transport, manager.Address, _handshaking.Count, _refusedOverCap);
                     }
 
                     link.Close(new ProtocolException($"Too many links waiting for their handshake on '{manager.Address}'."));
@@ -83,7 +82,7 @@ public sealed partial class Manager
             }
             else
             {
-                manager._grid.Logger.LogDebug("Accepted link closed before its handshake: {Reason}", reason.Message);
+                TransportLog.ClosedBeforeHandshake(manager._grid.Logs.Transport, reason.Message);
             }
         }
 

@@ -1,9 +1,9 @@
 using System.Reactive.Linq;
 using System.Reactive.Threading.Tasks;
 using Grid.Reactive.Connections;
+using Grid.Reactive.Diagnostics.Logging;
 using Grid.Reactive.Membership;
 using Grid.Reactive.Transport;
-using Microsoft.Extensions.Logging;
 
 namespace Grid.Reactive;
 
@@ -20,6 +20,7 @@ public sealed partial class Manager : IAsyncDisposable
     private readonly GridContext _grid;
     private readonly PeerTable _peers;
     private readonly AcceptedSessions _accepted;
+    private readonly IDisposable _metrics;
     private IAsyncDisposable? _listener;
     private int _started;
     private int _disposed;
@@ -33,6 +34,7 @@ public sealed partial class Manager : IAsyncDisposable
         _grid = new GridContext(options);
         _peers = new PeerTable(_grid);
         _accepted = new AcceptedSessions(this);
+        _metrics = _grid.Metrics.Track(Address, () => Connections);
     }
 
     /// <summary>This node's address.</summary>
@@ -212,8 +214,7 @@ public sealed partial class Manager : IAsyncDisposable
             {
                 if (!await waited.FirstAsync().ToTask(cancellationToken).ConfigureAwait(false))
                 {
-                    _grid.Logger.LogWarning("{Address} stopped with {Pending} calls and streams still in flight after the {Timeout} drain timeout",
-                        Address, PendingCalls(), drainTimeout);
+                    ManagerLog.DrainTimedOut(_grid.Logs.Manager, Address, PendingCalls(), drainTimeout);
                 }
             }
             catch (OperationCanceledException)
@@ -242,6 +243,7 @@ public sealed partial class Manager : IAsyncDisposable
         }
 
         _grid.Stopping = true;
+        _metrics.Dispose();
         var closing = new List<Task>();
         foreach (var connection in _peers.Close())
         {

@@ -117,8 +117,23 @@ public sealed record ManagerOptions
     /// <summary>Append an xxHash3 checksum to every frame this node sends. Checksums received are always checked. Default false.</summary>
     public bool Checksums { get; init; }
 
-    /// <summary>Where the grid logs connection changes and refusals. Default: nowhere.</summary>
+    /// <summary>
+    /// One logger for every category of the grid's logs. Default: nowhere. Prefer <see cref="LoggerFactory"/>, which
+    /// gives each component its own category; when both are set, <see cref="LoggerFactory"/> wins.
+    /// </summary>
     public ILogger? Logger { get; init; }
+
+    /// <summary>
+    /// Makes the grid's loggers, one category per component (<c>Grid.Reactive.Manager</c>, <c>.Connection</c>,
+    /// <c>.Session</c>, <c>.Transport</c>, <c>.UserCode</c>), with stable event ids. Default: <see cref="Logger"/>, or nowhere.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// Makes the grid's <see cref="System.Diagnostics.Metrics.Meter"/> (named <see cref="GridDiagnostics.MeterName"/>),
+    /// for example the one of the application's dependency injection. Default: a process-wide meter of that name.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
 }
 
 /// <summary>

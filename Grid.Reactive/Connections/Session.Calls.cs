@@ -7,7 +7,8 @@ using Grid.Reactive.Muxing;
 using Grid.Reactive.Muxing.Streams;
 using Grid.Reactive.Protocol;
 using Grid.Reactive.Transport;
-using Microsoft.Extensions.Logging;
+using Grid.Reactive.Diagnostics;
+using Grid.Reactive.Diagnostics.Logging;
 
 namespace Grid.Reactive.Connections;
 
@@ -104,7 +105,7 @@ internal sealed partial class Session
         {
             var text = string.Create(CultureInfo.InvariantCulture,
                 $"The answer of {result.Length} bytes is larger than the {PeerMaxPayload} bytes '{RemoteAddress}' accepts (its MaxMessageSize less frame overhead).");
-            _grid.Logger.LogWarning("Answer to {Remote} not sent: {Reason}", RemoteAddress, text);
+            SessionLog.AnswerTooLarge(_grid.Logs.Session, RemoteAddress, text);
             SendError(request.MuxId, ErrorCode.TooLarge, text);
             return;
         }
@@ -144,6 +145,11 @@ internal sealed partial class Session
         {
             throw new ProtocolException(string.Create(CultureInfo.InvariantCulture,
                 $"'{RemoteAddress}' sent call {frame.MuxId} with {_incoming.Count} already in flight, beyond the MaxCallsInFlight of {_grid.Options.MaxCallsInFlight} it was told."));
+        }
+
+        if (ServerCallTelemetry.IsWanted(_grid))
+        {
+            handler = ServerCallTelemetry.Wrap(_grid, this, frame, handler);
         }
 
         var payload = frame.Payload.IsEmpty ? [] : frame.Payload.ToArray();

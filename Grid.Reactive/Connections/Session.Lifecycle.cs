@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Reactive.Disposables;
 using System.Security.Cryptography;
 using System.Text;
+using Grid.Reactive.Diagnostics.Logging;
 using Grid.Reactive.Muxing;
 using Grid.Reactive.Protocol;
-using Microsoft.Extensions.Logging;
 
 namespace Grid.Reactive.Connections;
 
@@ -63,7 +63,7 @@ internal sealed partial class Session
         if (frame.Op == Op.ConnectResponse && (frame.Flags & FrameFlags.Error) != 0)
         {
             var refused = new HandshakeRejectedException($"'{RemoteAddress}' refused the handshake ({Encoding.UTF8.GetString(frame.Payload.Span)}); its log says why.");
-            _grid.Logger.LogWarning("{Reason}", refused.Message);
+            SessionLog.HandshakeRefusedByPeer(_grid.Logs.Session, refused.Message);
             Close(refused);
             return;
         }
@@ -79,6 +79,7 @@ internal sealed partial class Session
             }
 
             _challenge = HandshakeCodec.DecodeChallenge(frame.Payload);
+            PeerTakesTraceContext = ((ProtocolFeatures)frame.Seq & ProtocolFeatures.TraceContext) != 0;
             Send(new Frame(Op.ConnectProof, payload: HandshakeCodec.EncodeProof(_grid.Options.Authenticator.CreateToken(Claims(HandshakeRole.Dialer)))));
             return;
         }
@@ -107,9 +108,10 @@ internal sealed partial class Session
             }
 
             _hello = HandshakeCodec.Decode(frame.Payload);
+            PeerTakesTraceContext = ((ProtocolFeatures)frame.Seq & ProtocolFeatures.TraceContext) != 0;
             _challenge = new HandshakeChallenge(ProtocolConstants.Version, _grid.InstanceId, RandomNumberGenerator.GetBytes(HandshakeCodec.NonceBytes),
                 _grid.Options.MaxMessageSize, _grid.Options.MaxCallsInFlight);
-            Send(new Frame(Op.ConnectResponse, payload: HandshakeCodec.Encode(_challenge)));
+            Send(new Frame(Op.ConnectResponse, seq: (uint)ProtocolFeatures.Supported, payload: HandshakeCodec.Encode(_challenge)));
             return;
         }
 
@@ -142,7 +144,7 @@ internal sealed partial class Session
     /// <summary>Acceptor: tells the dialer only the code, serves nothing more, and lets the dialer (or the handshake timeout) close the link.</summary>
     private void RefuseDialer(Refusal refusal, string from)
     {
-        _grid.Logger.LogWarning("Refused handshake from {Remote} on {Link}: {Reason}", from, _link.Description, refusal.Detail);
+        LogRefusal(from, refusal);
         Volatile.Write(ref _state, Rejected);
         Send(new Frame(Op.ConnectResponse, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(refusal.ForPeer)));
     }
@@ -150,7 +152,7 @@ internal sealed partial class Session
     /// <summary>Dialer: the acceptor failed; tell it the code (so its log explains too) and end the attempt.</summary>
     private void RefuseAcceptor(string code, string detail)
     {
-        _grid.Logger.LogWarning("Refused the answer of {Remote} on {Link}: {Reason}", RemoteAddress, _link.Description, detail);
+        LogRefusal(RemoteAddress ?? "?", new Refusal(code, "refused the answer: " + detail));
         Send(new Frame(Op.ConnectProof, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes("refused: " + code)));
         Close(new HandshakeRejectedException($"Refused the answer of '{RemoteAddress}': {detail}."), orderly: true);
     }
@@ -159,7 +161,7 @@ internal sealed partial class Session
     private void OnRefusedByDialer(in Frame frame)
     {
         var refused = new HandshakeRejectedException($"'{RemoteAddress ?? _hello?.From ?? "?"}' refused this node's handshake ({Encoding.UTF8.GetString(frame.Payload.Span)}); its log says why.");
-        _grid.Logger.LogWarning("{Reason}", refused.Message);
+        SessionLog.HandshakeRefusedByPeer(_grid.Logs.Session, refused.Message);
         Close(refused);
     }
 
@@ -214,11 +216,32 @@ internal sealed partial class Session
         _nextPingTicks = DeadlineHeap.DueAt(now, _grid.Options.PingInterval);
         _nextSweepTicks = DeadlineHeap.DueAt(now, _grid.Options.StreamPingInterval);
         ArmTimer();
-        _grid.Logger.LogInformation("Connected {Local} <-> {Remote} ({Link})", _grid.Address, RemoteAddress, _link.Description);
+        ConnectionLog.Connected(_grid.Logs.Connection, _grid.Address, RemoteAddress!, _link.Description);
+        _grid.Refusals.Forget(RemoteAddress + "\n");
     }
 
     /// <summary>When anything was last heard from the peer, in scheduler ticks; any thread.</summary>
     public long LastHeardTicks => Volatile.Read(ref _lastHeardTicks);
+
+    /// <summary>A refused handshake: Warning the first time for this peer and reason, Debug while it repeats, counted always.</summary>
+    private void LogRefusal(string peer, Refusal refusal)
+    {
+        var refusals = _grid.Metrics.HandshakeRefusals;
+        if (refusals.Enabled)
+        {
+            refusals.Add(1, new KeyValuePair<string, object?>("grid.refusal.reason", refusal.Code));
+        }
+
+        // A dialer's refusal of the answer ends the dial, which its connection tells once (PeerUnreachable).
+        if (!IsDialer && _grid.Refusals.IsFirst(peer + "\n" + refusal.Code))
+        {
+            SessionLog.HandshakeRefused(_grid.Logs.Session, peer, _link.Description, refusal.Code, refusal.Detail);
+        }
+        else
+        {
+            SessionLog.HandshakeRefusedAgain(_grid.Logs.Session, peer, _link.Description, refusal.Code, refusal.Detail);
+        }
+    }
 
     /// <summary>Loop: sets the one timer for the earliest thing due, unless one is set already for that or sooner.</summary>
     private void ArmTimer()
@@ -302,8 +325,7 @@ internal sealed partial class Session
     {
         if (_parked.Count == 0)
         {
-            _grid.Logger.LogInformation("{Bytes} bytes queued to {Remote}, over MaxQueuedBytes {Budget}: holding back new calls' handlers until it drains",
-                _out.QueuedBytes, RemoteAddress, _grid.Options.MaxQueuedBytes);
+            SessionLog.OutputOverBudget(_grid.Logs.Session, _out.QueuedBytes, RemoteAddress, _grid.Options.MaxQueuedBytes);
             _out.WatchDrain(_grid.Options.MaxQueuedBytes / 2, () => _loop.Post(_resumeWork));
         }
 

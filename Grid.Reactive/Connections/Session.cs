@@ -3,11 +3,11 @@ using System.Globalization;
 using System.Reactive.Concurrency;
 using System.Reactive.Subjects;
 using System.Text;
+using Grid.Reactive.Diagnostics.Logging;
 using Grid.Reactive.Muxing;
 using Grid.Reactive.Muxing.Streams;
 using Grid.Reactive.Protocol;
 using Grid.Reactive.Transport;
-using Microsoft.Extensions.Logging;
 
 namespace Grid.Reactive.Connections;
 
@@ -80,12 +80,18 @@ internal sealed partial class Session : ILinkHandler
 
     public Dispatcher Dispatcher => _grid.Dispatcher;
 
+    /// <summary>What the session's manager shares (settings, telemetry).</summary>
+    public GridContext Grid => _grid;
+
     public UserCode User => _grid.User;
 
     public int MaxPayload => _grid.MaxPayload;
 
     /// <summary>The largest payload the peer accepts in one frame, as it told in the handshake.</summary>
     public int PeerMaxPayload { get; private set; }
+
+    /// <summary>True when the peer told in its handshake that it reads trace contexts (<see cref="ProtocolFeatures.TraceContext"/>).</summary>
+    public bool PeerTakesTraceContext { get; private set; }
 
     /// <summary>How many calls the peer serves at once on this connection, as it told in the handshake.</summary>
     public int PeerMaxCalls { get; private set; }
@@ -116,7 +122,7 @@ internal sealed partial class Session : ILinkHandler
     {
         var session = new Session(grid, link, owner, remote);
         session.SetTraces(traceIn, traceOut);
-        session.Send(new Frame(Op.Connect, payload: HandshakeCodec.Encode(session.Hello(remote))));
+        session.Send(new Frame(Op.Connect, seq: (uint)ProtocolFeatures.Supported, payload: HandshakeCodec.Encode(session.Hello(remote))));
         session.Start();
         return session;
     }
@@ -191,7 +197,17 @@ internal sealed partial class Session : ILinkHandler
         _loop.Post(new CopiedMessage(this, copy, message.Length));
     }
 
-    bool ILinkHandler.TryWriteMessage(PooledBufferWriter output) => _out.TryWriteMessage(output);
+    bool ILinkHandler.TryWriteMessage(PooledBufferWriter output)
+    {
+        var before = output.WrittenCount;
+        if (!_out.TryWriteMessage(output))
+        {
+            return false;
+        }
+
+        _grid.Metrics.Message(output.WrittenCount - before, transmit: true);
+        return true;
+    }
 
     void ILinkHandler.OnClosed(Exception? error) =>
         Close(error ?? new DisconnectedException($"{RemoteAddress ?? "The peer"} closed the link to {_grid.Address}."));
@@ -216,6 +232,7 @@ internal sealed partial class Session : ILinkHandler
         try
         {
             Volatile.Write(ref _lastHeardTicks, _grid.Scheduler.Now.UtcTicks);
+            _grid.Metrics.Message(message.Length, transmit: false);
             var reader = new MessageReader(message);
             while (reader.TryRead(out var frame))
             {
@@ -240,14 +257,14 @@ internal sealed partial class Session : ILinkHandler
         }
         catch (ProtocolException ex)
         {
-            _grid.Logger.LogWarning("Protocol error from {Remote} on {Link}: {Reason}", RemoteAddress ?? "?", _link.Description, ex.Message);
+            SessionLog.ProtocolError(_grid.Logs.Session, RemoteAddress ?? "?", _link.Description, ex.Message);
             Close(ex);
         }
 #pragma warning disable CA1031 // Nothing may escape into the link's reader: the session ends with the cause instead.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            _grid.Logger.LogError(ex, "Failure handling a message from {Remote} on {Link}", RemoteAddress ?? "?", _link.Description);
+            SessionLog.MessageHandlingFailed(_grid.Logs.Session, ex, RemoteAddress ?? "?", _link.Description);
             Close(new GridException($"Handling a message from '{RemoteAddress ?? "?"}' failed: {ex.Message}", ex));
         }
     }
@@ -296,7 +313,7 @@ internal sealed partial class Session : ILinkHandler
             case Op.Disconnect when (frame.Flags & FrameFlags.Eof) != 0:
                 // Going away: no new calls to it; calls in flight finish, then a plain Disconnect follows.
                 _peerGoingAway = true;
-                _grid.Logger.LogInformation("{Remote} is shutting down: no new calls to it from {Local}", RemoteAddress, _grid.Address);
+                ConnectionLog.PeerGoingAway(_grid.Logs.Connection, RemoteAddress, _grid.Address);
                 break;
             case Op.Disconnect:
                 var why = frame.Payload.IsEmpty ? "shutting down" : Encoding.UTF8.GetString(frame.Payload.Span);

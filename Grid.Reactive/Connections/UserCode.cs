@@ -1,3 +1,4 @@
+using Grid.Reactive.Diagnostics.Logging;
 using Microsoft.Extensions.Logging;
 
 namespace Grid.Reactive.Connections;
@@ -44,11 +45,11 @@ internal sealed class UserCode
 
     /// <summary>Logs a user callback's failure.</summary>
     public void Failed(Exception error) =>
-        _logger.LogError(error, "A user callback (observer, handler callback or cancellation registration) threw; the grid ignored it: {Reason}", error.Message);
+        UserCodeLog.UserCallbackThrew(_logger, error, error.Message);
 
     /// <summary>Logs that a slow observer's queue was full and lost its oldest notifications.</summary>
     public void Dropped(long dropped, int capacity) =>
-        _logger.LogWarning("A slow observer held {Capacity} undelivered notifications; {Dropped} of the oldest were dropped so far", capacity, dropped);
+        UserCodeLog.SlowObserverDropped(_logger, capacity, dropped);
 
     /// <summary>Gives <paramref name="observer"/> its own ordered, guarded delivery off the caller's context.</summary>
     /// <param name="observer">The user's observer.</param>

@@ -103,7 +103,10 @@ internal sealed class OutgoingRequest : TimedCall, IDisposable, IThreadPoolWorkI
                 _phase = Sent;
                 var deadlineMs = (uint)Math.Clamp(Math.Ceiling(_timeout.TotalMilliseconds), 1, uint.MaxValue);
                 _session.Send(new Frame(Op.Request, MuxId, deadlineMs: deadlineMs, handlerId: _handler.Value,
-                    flags: payload.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: payload, subroute: _subroute));
+                    flags: payload.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: payload, subroute: _subroute)
+                {
+                    TraceContext = (_observer as Diagnostics.ClientCallTelemetry)?.TraceContext,
+                });
                 break;
             case Sent when _disposed:
                 if (_session.TryForget(this))

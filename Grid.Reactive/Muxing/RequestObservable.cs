@@ -1,4 +1,5 @@
 using System.Reactive.Disposables;
+using Grid.Reactive.Diagnostics;
 
 namespace Grid.Reactive.Muxing;
 
@@ -25,8 +26,9 @@ internal sealed class RequestObservable(Connection connection, HandlerId handler
             return Disposable.Empty;
         }
 
-        var call = new OutgoingRequest(session, observer, handler, payload, timeout, subroute);
+        var telemetry = ClientCallTelemetry.TryStart(session.Grid, session, handler.Value, subroute, "request");
+        var call = new OutgoingRequest(session, telemetry?.Observe(observer) ?? observer, handler, payload, timeout, subroute);
         call.Start();
-        return call;
+        return telemetry?.Guard(call) ?? call;
     }
 }

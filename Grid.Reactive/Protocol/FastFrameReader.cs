@@ -5,7 +5,7 @@ namespace Grid.Reactive.Protocol;
 
 /// <summary>
 /// Decodes a frame straight from a span when it uses the plain encodings the grid writes (a fixarray, unsigned
-/// integers, bin or nil, a short string). Anything else (signed or odd encodings, a checksum, anything malformed) makes
+/// integers, bin or nil, a short string). Anything else (signed or odd encodings, a checksum, a trace context, anything malformed) makes
 /// it return false without judging, and <see cref="MessageReader"/> reads the frame fully, with its exact errors. So
 /// whatever this accepts, the full reader accepts the same way; it only saves the general reader's overhead on the hot
 /// path.
@@ -39,7 +39,7 @@ internal static class FastFrameReader
 
         var op = (Op)opValue;
         var flags = (FrameFlags)flagValue;
-        if (!FrameCodec.IsKnownOp(op) || (flags & ~FrameCodec.KnownFlags) != 0 || (flags & FrameFlags.Checksum) != 0
+        if (!FrameCodec.IsKnownOp(op) || (flags & ~FrameCodec.KnownFlags) != 0 || (flags & (FrameFlags.Checksum | FrameFlags.TraceContext)) != 0
             || ((flags & FrameFlags.Subroute) != 0) != withSubroute || !TryBinary(span, ref p, out var offset, out var length))
         {
             return false;

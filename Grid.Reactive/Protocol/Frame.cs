@@ -58,6 +58,13 @@ public readonly struct Frame
     /// <summary>The handler's static subroute, or null.</summary>
     public string? Subroute { get; }
 
+    /// <summary>
+    /// The caller's W3C trace context on a request or stream-open frame (<see cref="FrameFlags.TraceContext"/>), empty
+    /// for none: <c>traceId(16) spanId(8) traceFlags(1)</c> then the tracestate as ASCII. Like <see cref="Payload"/>, it
+    /// may point into a pooled transport buffer.
+    /// </summary>
+    public ReadOnlyMemory<byte> TraceContext { get; internal init; }
+
     /// <summary>True when the payload stands for null rather than for an empty array.</summary>
     public bool IsNullPayload => Payload.IsEmpty && (Flags & FrameFlags.Empty) == 0;
 
@@ -68,5 +75,5 @@ public readonly struct Frame
     /// <summary>Returns a one-line description for logs and traces.</summary>
     /// <returns>The description.</returns>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{Op} mux={MuxId} seq={Seq} deadline={DeadlineMs}ms handler={HandlerId}{(Subroute is null ? "" : "/" + Subroute)} flags={Flags} payload={Payload.Length}B");
+        $"{Op} mux={MuxId} seq={Seq} deadline={DeadlineMs}ms handler={HandlerId}{(Subroute is null ? "" : "/" + Subroute)} flags={Flags} payload={Payload.Length}B{(TraceContext.IsEmpty ? "" : " traced")}");
 }

@@ -8,7 +8,8 @@ namespace Grid.Reactive.Protocol;
 
 /// <summary>
 /// Encodes frames as MessagePack. Layout of one frame: an array
-/// <c>[muxId, seq, deadlineMs, handlerId, op, flags, payload(bin|nil), subroute(str, only with FrameFlags.Subroute)]</c>,
+/// <c>[muxId, seq, deadlineMs, handlerId, op, flags, payload(bin|nil), subroute(str, only with FrameFlags.Subroute),
+/// traceContext(bin, only with FrameFlags.TraceContext)]</c>,
 /// followed, when <see cref="FrameFlags.Checksum"/> is set, by a uint32 holding the low 32 bits of xxHash3 over the
 /// array's bytes. A merged message is one <see cref="Op.Merged"/> frame whose seq is the count of inner frames and
 /// whose payload is their encodings back to back; it is written with fixed-width fields so the count and length can
@@ -25,10 +26,10 @@ internal static class FrameCodec
 
     /// <summary>Every flag bit the protocol defines; any other bit is a protocol error.</summary>
     internal const FrameFlags KnownFlags = FrameFlags.Eof | FrameFlags.Error | FrameFlags.Empty | FrameFlags.Subroute
-        | FrameFlags.Checksum | FrameFlags.HandlerNotFound;
+        | FrameFlags.Checksum | FrameFlags.HandlerNotFound | FrameFlags.TraceContext;
 
     /// <summary>The flags the encoder sets itself, whatever the caller passed.</summary>
-    private const FrameFlags EncoderFlags = FrameFlags.Subroute | FrameFlags.Checksum;
+    private const FrameFlags EncoderFlags = FrameFlags.Subroute | FrameFlags.Checksum | FrameFlags.TraceContext;
 
     // Offsets inside the merged header of the seq value and of the bin32 length.
     private const int MergedSeqOffset = 3;
@@ -83,6 +84,12 @@ internal static class FrameCodec
         {
             ValidateSubroute(frame);
             flags |= FrameFlags.Subroute;
+        }
+
+        if (!frame.TraceContext.IsEmpty)
+        {
+            ValidateTraceContext(frame);
+            flags |= FrameFlags.TraceContext;
         }
 
         if (!checksum)
@@ -153,7 +160,8 @@ internal static class FrameCodec
     private static void WriteArray(ref MessagePackWriter writer, in Frame frame, FrameFlags flags)
     {
         var subroute = frame.Subroute;
-        writer.WriteArrayHeader(subroute is null ? ProtocolConstants.FrameFields : ProtocolConstants.FrameFieldsWithSubroute);
+        var traced = (flags & FrameFlags.TraceContext) != 0;
+        writer.WriteArrayHeader(ProtocolConstants.FrameFields + (subroute is null ? 0 : 1) + (traced ? 1 : 0));
         writer.Write(frame.MuxId);
         writer.Write(frame.Seq);
         writer.Write(frame.DeadlineMs);
@@ -172,6 +180,25 @@ internal static class FrameCodec
         if (subroute is not null)
         {
             writer.Write(subroute);
+        }
+
+        if (traced)
+        {
+            writer.Write(frame.TraceContext.Span);
+        }
+    }
+
+    private static void ValidateTraceContext(in Frame frame)
+    {
+        if (frame.Op is not (Op.Request or Op.StreamConnect))
+        {
+            throw new ArgumentException($"Only Request and StreamConnect frames carry a trace context, not {frame.Op}.", nameof(frame));
+        }
+
+        if (frame.TraceContext.Length is < Diagnostics.TraceContextCodec.FixedBytes or > Diagnostics.TraceContextCodec.MaxBytes)
+        {
+            throw new ArgumentException(
+                $"A trace context is {Diagnostics.TraceContextCodec.FixedBytes} to {Diagnostics.TraceContextCodec.MaxBytes} bytes long, not {frame.TraceContext.Length}.", nameof(frame));
         }
     }
 

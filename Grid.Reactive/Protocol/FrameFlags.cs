@@ -24,4 +24,10 @@ public enum FrameFlags : byte
 
     /// <summary>With <see cref="Error"/>: the error is that no handler is registered for the handler id and subroute.</summary>
     HandlerNotFound = 32,
+
+    /// <summary>
+    /// The frame carries the caller's W3C trace context after the subroute (<see cref="Frame.TraceContext"/>). Set by
+    /// the encoder, on request and stream-open frames only, and only to a peer that said in its handshake it reads it.
+    /// </summary>
+    TraceContext = 64,
 }

@@ -138,10 +138,10 @@ internal struct MessageReader
         try
         {
             var count = WireReader.ReadArrayHeader(ref reader, start, "frame");
-            if (count is not (ProtocolConstants.FrameFields or ProtocolConstants.FrameFieldsWithSubroute))
+            if (count is < ProtocolConstants.FrameFields or > ProtocolConstants.FrameFieldsWithSubroute + 1)
             {
                 throw new ProtocolException(
-                    $"The frame at offset {start} is an array of {count} elements; a frame has {ProtocolConstants.FrameFields} or {ProtocolConstants.FrameFieldsWithSubroute}.");
+                    $"The frame at offset {start} is an array of {count} elements; a frame has {ProtocolConstants.FrameFields} to {ProtocolConstants.FrameFieldsWithSubroute + 1}.");
             }
 
             var muxId = WireReader.ReadUInt(ref reader, start, "muxId", ulong.MaxValue);
@@ -165,11 +165,19 @@ internal struct MessageReader
             }
 
             var hasSubroute = (flags & FrameFlags.Subroute) != 0;
-            if (hasSubroute != (count == ProtocolConstants.FrameFieldsWithSubroute))
+            var hasTrace = (flags & FrameFlags.TraceContext) != 0;
+            var expected = ProtocolConstants.FrameFields + (hasSubroute ? 1 : 0) + (hasTrace ? 1 : 0);
+            if (count != expected)
             {
-                throw new ProtocolException(hasSubroute
-                    ? $"The frame at offset {start} has the subroute flag but only {count} elements."
-                    : $"The frame at offset {start} has {count} elements but no subroute flag.");
+                throw new ProtocolException(
+                    hasSubroute && count < expected ? $"The frame at offset {start} has the subroute flag but only {count} elements."
+                    : hasTrace && count < expected ? $"The frame at offset {start} has the trace context flag but only {count} elements."
+                    : $"The frame at offset {start} has {count} elements but no {(hasSubroute ? "trace context" : "subroute")} flag.");
+            }
+
+            if (hasTrace && op is not (Op.Request or Op.StreamConnect))
+            {
+                throw new ProtocolException($"The {op} frame at offset {start} carries a trace context; only Request and StreamConnect frames do.");
             }
 
             var payload = WireReader.ReadBinary(ref reader, source, start, "payload", int.MaxValue, out _);
@@ -177,6 +185,9 @@ internal struct MessageReader
             var subroute = hasSubroute
                 ? WireReader.ReadString(ref reader, source.Span, start, "subroute", ProtocolConstants.MaxSubrouteBytes)
                 : null;
+            var traceContext = hasTrace
+                ? ReadTraceContext(ref reader, source, start)
+                : default;
 
             if ((flags & FrameFlags.Checksum) != 0)
             {
@@ -191,7 +202,7 @@ internal struct MessageReader
             }
 
             next = start + (int)reader.Consumed;
-            return new Frame(op, muxId, seq, deadlineMs, handlerId, flags, payload, subroute);
+            return new Frame(op, muxId, seq, deadlineMs, handlerId, flags, payload, subroute) { TraceContext = traceContext };
         }
         catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException
                                        or ArgumentException or InvalidOperationException)
@@ -199,6 +210,24 @@ internal struct MessageReader
             // Backstop: the field readers check types and lengths first, so the MessagePack reader should not throw.
             throw new ProtocolException($"Malformed frame at offset {start}: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>
+    /// Reads the trace-context field: a bin of <see cref="Diagnostics.TraceContextCodec.FixedBytes"/> to
+    /// <see cref="Diagnostics.TraceContextCodec.MaxBytes"/> bytes. Its contents are judged only when a span is made
+    /// from it, and an invalid context is then ignored (as W3C asks), never an error.
+    /// </summary>
+    private static ReadOnlyMemory<byte> ReadTraceContext(ref MessagePackReader reader, ReadOnlyMemory<byte> source, int start)
+    {
+        var at = start + reader.Consumed;
+        var field = WireReader.ReadBinary(ref reader, source, start, "traceContext", Diagnostics.TraceContextCodec.MaxBytes, out var isNil);
+        if (isNil || field.Length < Diagnostics.TraceContextCodec.FixedBytes)
+        {
+            throw new ProtocolException(
+                $"traceContext at offset {at} is {(isNil ? "nil" : field.Length + " bytes long")}; it holds at least {Diagnostics.TraceContextCodec.FixedBytes} bytes.");
+        }
+
+        return field;
     }
 }
 

@@ -36,7 +36,8 @@ public sealed class ClientStream : ISubject<byte[], byte[]>
     private Exception? _failedBeforeOpen;
     private int _subscribed;
 
-    internal ClientStream(Connection connection, HandlerId handler, byte[] payload, StreamOptions options, string? subroute, int maxMessageBytes, Connections.UserCode user)
+    internal ClientStream(Connection connection, HandlerId handler, byte[] payload, StreamOptions options, string? subroute, int maxMessageBytes, Connections.UserCode user,
+        System.Diagnostics.Metrics.Counter<long>? creditWaits = null)
     {
         _connection = connection;
         _handler = handler;
@@ -44,7 +45,7 @@ public sealed class ClientStream : ISubject<byte[], byte[]>
         _options = options;
         _subroute = subroute;
         _user = user;
-        _window = new CreditWindow(options.PushBufferCapacity, maxMessageBytes, user);
+        _window = new CreditWindow(options.PushBufferCapacity, maxMessageBytes, user, creditWaits);
     }
 
     /// <summary>
@@ -114,7 +115,10 @@ public sealed class ClientStream : ISubject<byte[], byte[]>
             return null;
         }
 
-        var call = new ClientStreamCall(session!, observer, _window, _handler, _options.Timeout);
+        var call = new ClientStreamCall(session!, observer, _window, _handler, _options.Timeout)
+        {
+            Telemetry = Diagnostics.ClientCallTelemetry.TryStart(session!.Grid, session, _handler.Value, _subroute, "stream"),
+        };
         Volatile.Write(ref _call, call);
         call.Open(_payload, _subroute);
         return call;

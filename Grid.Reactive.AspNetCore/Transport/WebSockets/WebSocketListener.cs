@@ -171,6 +171,9 @@ internal sealed class WebSocketListener : IAsyncDisposable
             return;
         }
 
+        // The request lasts as long as the link: it is no span of anyone's trace, nor the parent of the link's calls.
+        Diagnostics.GridTracing.DetachLinkRequest(context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpActivityFeature>()?.Activity);
+
         if (_tls is { RequireClientCertificate: true } tls && !await HasValidClientCertificateAsync(context, tls).ConfigureAwait(false))
         {
             context.Response.StatusCode = StatusCodes.Status403Forbidden;

@@ -101,7 +101,13 @@ public sealed class WebSocketTransport : GridTransport
             }
 
             _options.ConfigureDialer?.Invoke(socket.Options);
-            await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
+            Task connecting;
+            using (Diagnostics.GridTracing.SuppressForDial())
+            {
+                connecting = socket.ConnectAsync(uri, cancellationToken);
+            }
+
+            await connecting.ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -42,6 +42,9 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
 
     public ulong MuxId { get; set; }
 
+    /// <summary>The call's span and duration, when someone listens; ended where the stream leaves the table.</summary>
+    public Diagnostics.ClientCallTelemetry? Telemetry { get; init; }
+
     /// <summary>True once the handler said it takes no input.</summary>
     public bool TakesNoInput { get; private set; }
 
@@ -66,7 +69,10 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
         }
 
         _session.Send(new Frame(Op.StreamConnect, MuxId, deadlineMs: deadlineMs, handlerId: _handler.Value,
-            flags: payload.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: payload, subroute: subroute));
+            flags: payload.Length == 0 ? FrameFlags.Empty : FrameFlags.None, payload: payload, subroute: subroute)
+        {
+            TraceContext = Telemetry?.TraceContext,
+        });
     }
 
     /// <summary>A frame for this stream arrived (reader context).</summary>
@@ -107,6 +113,7 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
                     var error = (frame.Flags & FrameFlags.Eof) != 0 ? null
                         : (frame.Flags & FrameFlags.Error) != 0 ? StreamErrors.FromErrorFrame(frame)
                         : new RemoteException($"Handler {_handler} on '{_session.RemoteAddress}' cancelled the stream.");
+                    Telemetry?.End(error);
                     _window.Close(error ?? new InvalidOperationException("The remote handler has ended the stream."));
                     if (_inbox is null)
                     {
@@ -141,6 +148,7 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
             return;
         }
 
+        Telemetry?.End(error);
         _deadline.Cancel();
         if (notifyRemote)
         {
@@ -170,6 +178,7 @@ internal sealed class ClientStreamCall : IDisposable, IStreamOutput
         _delivery?.Dispose();
         if (_session.Streams.TryRemove(this))
         {
+            Telemetry?.End(new OperationCanceledException("The stream was cancelled by its subscriber."));
             _deadline.Cancel();
             _session.Send(new Frame(Op.StreamCloseToServer, MuxId));
             _window.Close(new OperationCanceledException("The stream was cancelled by its subscriber."));

@@ -45,12 +45,14 @@ internal sealed class CreditWindow
     private Exception? _endError;
     private Exception? _closed;
     private SendWaiter? _spareWaiter;
+    private readonly System.Diagnostics.Metrics.Counter<long>? _creditWaits;
 
     /// <summary>Most credit values held for a slow <see cref="Credit"/> observer; the oldest beyond it are dropped.</summary>
     private const int CreditBacklog = 1024;
 
-    public CreditWindow(int pushLimit, int maxMessageBytes, UserCode user)
+    public CreditWindow(int pushLimit, int maxMessageBytes, UserCode user, System.Diagnostics.Metrics.Counter<long>? creditWaits = null)
     {
+        _creditWaits = creditWaits;
         _pushLimit = pushLimit;
         _maxMessageBytes = maxMessageBytes;
         _user = user;
@@ -177,6 +179,11 @@ internal sealed class CreditWindow
             // Resumed from a dispatched work item, so the awaiting code continues there, not under this lock. Queued
             // before its cancellation is registered: a token cancelled meanwhile withdraws it at once (the lock is
             // reentrant), and it never stays behind.
+            if (_creditWaits is { Enabled: true })
+            {
+                _creditWaits.Add(1);
+            }
+
             var waiter = Interlocked.Exchange(ref _spareWaiter, null) ?? new SendWaiter(this, _user.Dispatcher);
             _queue.Enqueue(waiter, message);
             return waiter.Arm(cancellationToken);

@@ -28,7 +28,7 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
         _session = session;
         _registration = registration;
         MuxId = open.MuxId;
-        _window = new CreditWindow(registration.Options.PushBufferCapacity, session.MaxPayload, session.Streams.User);
+        _window = new CreditWindow(registration.Options.PushBufferCapacity, session.MaxPayload, session.Streams.User, session.Grid.Metrics.CreditWaits);
         _inbox = new StreamInbox(session.Streams.User, registration.Options.InCapacity,
             grant: count =>
             {

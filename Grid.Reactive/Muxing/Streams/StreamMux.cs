@@ -2,7 +2,8 @@ using System.Collections.Concurrent;
 using System.Text;
 using Grid.Reactive.Connections;
 using Grid.Reactive.Handlers;
-using Microsoft.Extensions.Logging;
+using Grid.Reactive.Diagnostics;
+using Grid.Reactive.Diagnostics.Logging;
 
 namespace Grid.Reactive.Muxing.Streams;
 
@@ -124,7 +125,7 @@ internal sealed class StreamMux
             var silence = TimeSpan.FromTicks(now - pair.Value.LastPingTicks);
             if (silence > timeout)
             {
-                _grid.Logger.LogInformation("Stream {Stream} of '{Remote}' stopped pinging for {Silence}; cancelling it", pair.Key, _session.RemoteAddress, silence);
+                SessionLog.StreamPingsStopped(_grid.Logs.Session, pair.Key, _session.RemoteAddress, silence);
                 pair.Value.Cancel(new DisconnectedException($"'{_session.RemoteAddress}' stopped pinging stream {pair.Key} for {silence}."), notifyCaller: true);
             }
         }
@@ -157,6 +158,11 @@ internal sealed class StreamMux
             var text = $"No stream {HandlerRegistry.Describe(frame.HandlerId, frame.Subroute)} is registered on '{_grid.Address}'.";
             _session.Send(new Frame(Op.StreamConnectError, frame.MuxId, flags: FrameFlags.Error | FrameFlags.HandlerNotFound, payload: Encoding.UTF8.GetBytes(text)));
             return;
+        }
+
+        if (ServerCallTelemetry.IsWanted(_grid))
+        {
+            registration = registration with { Serve = ServerCallTelemetry.Wrap(_grid, _session, frame, registration.Serve) };
         }
 
         var call = new ServerStreamCall(_session, frame, registration);
