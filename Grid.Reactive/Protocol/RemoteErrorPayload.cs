@@ -21,13 +21,13 @@ internal static class RemoteErrorPayload
 
     private const byte Separator = 0xFF;
 
-    /// <summary>Room kept for the separator and the trailer when the message must be cut to fit the peer's limit.</summary>
-    private const int TrailerReserve = 1 + 16 + (GridErrorException.MaxErrorCodeLength * 3) + (MaxTypeNameChars * 3);
-
     /// <summary>Encodes a handler's exception: its message, its code and its type's full name.</summary>
     /// <param name="error">What the handler threw.</param>
-    /// <param name="maxBytes">The most the peer accepts in one payload; a longer message is cut (at a character boundary) to fit.</param>
-    public static byte[] Encode(Exception error, int maxBytes)
+    /// <param name="peerMaxPayload">
+    /// The most the peer accepts in one frame's payload (<see cref="Connections.GridContext.PayloadLimit"/>). An error
+    /// frame carries no subroute, so it may use the subroute's room too; only a message longer than that is cut.
+    /// </param>
+    public static byte[] Encode(Exception error, int peerMaxPayload)
     {
         var code = error switch
         {
@@ -41,38 +41,42 @@ internal static class RemoteErrorPayload
             type = type[..MaxTypeNameChars];
         }
 
-        return Encode(error.Message, code, type, maxBytes);
+        return Encode(error.Message, code, type, peerMaxPayload + ProtocolConstants.MaxSubrouteBytes);
     }
 
     /// <summary>Encodes a message, code and type (see the type's summary for the layout).</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="code">The error code.</param>
+    /// <param name="type">The exception's type name, or null.</param>
+    /// <param name="maxBytes">The most the whole payload may take: a longer message is cut, at a character boundary, to fit.</param>
     public static byte[] Encode(string message, string code, string? type, int maxBytes)
     {
-        var buffer = new ArrayBufferWriter<byte>(Encoding.UTF8.GetMaxByteCount(message.Length) + 64);
-        var written = Encoding.UTF8.GetBytes(message, buffer);
-        var limit = Math.Max(0, maxBytes - TrailerReserve);
-        if (written > limit)
-        {
-            // Cut at a character boundary: back off over continuation bytes (10xxxxxx).
-            var span = buffer.WrittenSpan;
-            var cut = limit;
-            while (cut > 0 && (span[cut] & 0xC0) == 0x80)
-            {
-                cut--;
-            }
-
-            var kept = span[..cut].ToArray();
-            buffer.Clear();
-            buffer.Write(kept);
-        }
-
-        buffer.GetSpan(1)[0] = Separator;
-        buffer.Advance(1);
-        var writer = new MessagePackWriter(buffer);
+        var trailer = new ArrayBufferWriter<byte>(64);
+        trailer.GetSpan(1)[0] = Separator;
+        trailer.Advance(1);
+        var writer = new MessagePackWriter(trailer);
         writer.WriteArrayHeader(2);
         writer.Write(code);
         writer.Write(type);
         writer.Flush();
-        return buffer.WrittenSpan.ToArray();
+
+        var text = Encoding.UTF8.GetBytes(message);
+        var kept = text.Length;
+        var room = Math.Max(0, maxBytes - trailer.WrittenCount);
+        if (kept > room)
+        {
+            // Cut at a character boundary: back off over continuation bytes (10xxxxxx).
+            kept = room;
+            while (kept > 0 && (text[kept] & 0xC0) == 0x80)
+            {
+                kept--;
+            }
+        }
+
+        var payload = new byte[kept + trailer.WrittenCount];
+        text.AsSpan(0, kept).CopyTo(payload);
+        trailer.WrittenSpan.CopyTo(payload.AsSpan(kept));
+        return payload;
     }
 
     /// <summary>Reads an error payload of either layout; never throws. Code and type are null for an older node's plain text.</summary>
