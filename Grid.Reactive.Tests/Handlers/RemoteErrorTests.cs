@@ -149,6 +149,24 @@ public sealed class RemoteErrorTests
     }
 
     [Test]
+    public async Task AMessageAsLongAsTheLargestRequest_CrossesWhole_WithItsCode()
+    {
+        // An error frame has no subroute, so the message may use that room too: echoing the largest request in the
+        // message (as a handler that reports its input does) still fits, and only a longer one would be cut.
+        await using var small = new VirtualGrid(["a", "b"], o => o with { MaxMessageSize = 4096, MaxMergedMessageSize = 4096 }).StartAll();
+        small["b"].Register(Coded, (payload, _) => throw new InvalidOperationException("fail:" + Text(payload)));
+        small.RunMs(10);
+        var largest = new string('x', 4096 - 256 - 64);
+
+        var call = small["a"].Connection("b").RequestAsync(Coded, Bytes(largest));
+        small.RunMs(10);
+
+        var error = (RemoteException)call.Exception!.InnerException!;
+        Assert.That(error.Message, Is.EqualTo("fail:" + largest));
+        Assert.That(error.ErrorCode, Is.EqualTo(RemoteErrorCodes.Unhandled));
+    }
+
+    [Test]
     public void AGridErrorCode_IsBounded()
     {
         Assert.That(() => new GridErrorException("", "m"), Throws.ArgumentException);

@@ -23,8 +23,11 @@ internal static class RemoteErrorPayload
 
     /// <summary>Encodes a handler's exception: its message, its code and its type's full name.</summary>
     /// <param name="error">What the handler threw.</param>
-    /// <param name="maxBytes">The most the peer accepts in one payload; a longer message is cut (at a character boundary) to fit.</param>
-    public static byte[] Encode(Exception error, int maxBytes)
+    /// <param name="peerMaxPayload">
+    /// The most the peer accepts in one frame's payload (<see cref="Connections.GridContext.PayloadLimit"/>). An error
+    /// frame carries no subroute, so it may use the subroute's room too; only a message longer than that is cut.
+    /// </param>
+    public static byte[] Encode(Exception error, int peerMaxPayload)
     {
         var code = error switch
         {
@@ -38,37 +41,41 @@ internal static class RemoteErrorPayload
             type = type[..MaxTypeNameChars];
         }
 
-        return Encode(error.Message, code, type, maxBytes);
+        return Encode(error.Message, code, type, peerMaxPayload + ProtocolConstants.MaxSubrouteBytes);
     }
 
     /// <summary>Encodes a message, code and type (see the type's summary for the layout).</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="code">The error code.</param>
+    /// <param name="type">The exception's type name, or null.</param>
+    /// <param name="maxBytes">The most the whole payload may take: a longer message is cut, at a character boundary, to fit.</param>
     public static byte[] Encode(string message, string code, string? type, int maxBytes)
     {
-        // The trailer first, so the message is cut only by what the trailer really takes.
-        var trailer = new ArrayBufferWriter<byte>(16 + Encoding.UTF8.GetMaxByteCount(code.Length + (type?.Length ?? 0)));
+        var trailer = new ArrayBufferWriter<byte>(64);
+        trailer.GetSpan(1)[0] = Separator;
+        trailer.Advance(1);
         var writer = new MessagePackWriter(trailer);
         writer.WriteArrayHeader(2);
         writer.Write(code);
         writer.Write(type);
         writer.Flush();
 
-        var limit = Math.Max(0, maxBytes - 1 - trailer.WrittenCount);
-        var messageBytes = Encoding.UTF8.GetBytes(message);
-        var kept = messageBytes.Length;
-        if (kept > limit)
+        var text = Encoding.UTF8.GetBytes(message);
+        var kept = text.Length;
+        var room = Math.Max(0, maxBytes - trailer.WrittenCount);
+        if (kept > room)
         {
             // Cut at a character boundary: back off over continuation bytes (10xxxxxx).
-            kept = limit;
-            while (kept > 0 && (messageBytes[kept] & 0xC0) == 0x80)
+            kept = room;
+            while (kept > 0 && (text[kept] & 0xC0) == 0x80)
             {
                 kept--;
             }
         }
 
-        var payload = new byte[kept + 1 + trailer.WrittenCount];
-        messageBytes.AsSpan(0, kept).CopyTo(payload);
-        payload[kept] = Separator;
-        trailer.WrittenSpan.CopyTo(payload.AsSpan(kept + 1));
+        var payload = new byte[kept + trailer.WrittenCount];
+        text.AsSpan(0, kept).CopyTo(payload);
+        trailer.WrittenSpan.CopyTo(payload.AsSpan(kept));
         return payload;
     }
 
