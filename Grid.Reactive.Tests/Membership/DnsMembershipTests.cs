@@ -115,6 +115,16 @@ public sealed class DnsMembershipTests
     }
 
     [Test]
+    public async Task TheDefaultResolver_ResolvesLocalhost()
+    {
+        var first = new TaskCompletionSource<IReadOnlyCollection<string>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = MembershipSources.FromDns(new DnsMembershipOptions { HostName = "localhost", Port = 7000, AddressFamily = AddressFamily.InterNetwork })
+            .Subscribe(hosts => first.TrySetResult(hosts));
+
+        Assert.That(await first.Task.WaitAsync(TimeSpan.FromSeconds(30)), Does.Contain("127.0.0.1:7000"));
+    }
+
+    [Test]
     public async Task AGridOnDns_ConnectsToAPodThatAppears_AndRetiresOneThatIsGone()
     {
         // The nodes' addresses are what DNS answers, as the pods of a headless service; the in-memory network carries them.

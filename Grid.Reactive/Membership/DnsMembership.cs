@@ -57,7 +57,15 @@ internal sealed class DnsMembership(DnsMembershipOptions options) : IObservable<
             using var lookup = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             using (options.Scheduler.Schedule(lookup, options.LookupTimeout, static (_, cts) =>
             {
-                cts.Cancel();
+                try
+                {
+                    cts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The lookup ended and its token source was disposed while this timer fired: nothing to cancel.
+                }
+
                 return Disposable.Empty;
             }))
             {

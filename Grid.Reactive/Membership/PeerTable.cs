@@ -158,9 +158,9 @@ internal sealed class PeerTable
         List<Connection>? added = null;
         lock (_gate)
         {
-            if (_closed)
+            if (_closed || _grid.Stopping)
             {
-                return;
+                return; // a node that is stopping drains the peers it has
             }
 
             var current = _snapshot.ByAddress;
