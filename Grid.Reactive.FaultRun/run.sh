@@ -7,9 +7,10 @@
 #   sudo Grid.Reactive.FaultRun/run.sh --nodes 16    # up to 16
 #   sudo Grid.Reactive.FaultRun/run.sh --short       # 5 nodes, each fault once briefly (what CI runs)
 #
-# Options: --nodes N (4..16), --short, --no-build (use the Release build as it is), --out DIR (keep logs and books
+# Options: --nodes N (6..16; 5..16 with --short), --short (5 nodes by default), --no-build (use the Release build as it is), --out DIR (keep logs and books
 # there; default a temporary directory, kept only on failure), --no-latency (no relay; all links direct),
-# --firewall nft|iptables|none (force a backend; default nft, else iptables, else none).
+# --firewall nft|iptables|none (force a backend; default nft, else iptables, else none), --corrupt N (serving nodes
+# answer every Nth request wrongly: the run must then FAIL, which proves the books catch a wrong answer).
 # Exit: 0 when every call ended ok or failed cleanly; 1 when a call was wrong, duplicated or hung past its deadline
 # (or the harness itself failed); 77 when the machine cannot run it (not root, no network namespaces).
 # Installs nothing: without nft (or iptables) it skips the faults that need them and says so.
@@ -24,19 +25,24 @@ build=1
 out=""
 latency=1
 force_fw=""
+corrupt=0
+nodes_given=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --nodes) nodes=$2; shift 2 ;;
-    --short) short=1; nodes=5; shift ;;
+    --nodes) nodes=$2; nodes_given=1; shift 2 ;;
+    --short) short=1; shift ;;
     --no-build) build=0; shift ;;
     --out) out=$2; shift 2 ;;
     --no-latency) latency=0; shift ;;
     --firewall) force_fw=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --corrupt) corrupt=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 64 ;;
   esac
 done
-if [ "$nodes" -lt 4 ] || [ "$nodes" -gt 16 ]; then echo "--nodes must be 4..16" >&2; exit 64; fi
+[ $short -eq 1 ] && [ $nodes_given -eq 0 ] && nodes=5
+min_nodes=$([ $short -eq 1 ] && echo 5 || echo 6) # the load node plus one peer per fault (latency and loss share one in --short)
+if [ "$nodes" -lt "$min_nodes" ] || [ "$nodes" -gt 16 ]; then echo "--nodes must be $min_nodes..16" >&2; exit 64; fi
 
 say() { echo "[$(date +%H:%M:%S.%3N)] $*"; }
 skip() { echo "skipped: $*"; exit 77; }
@@ -222,7 +228,7 @@ latency_off() { : > "$out/delays.new"; apply_delays; }
 deadline=2s; grace=3s
 common=(--nodes "$all" --ping-interval 1s --ping-timeout 3s)
 start_node() { # i
-  local role=serve extra=()
+  local role=serve extra=(--corrupt-every "$corrupt")
   if [ "$1" -eq 1 ]; then
     role=load
     extra=(--concurrency 2 --think 5ms --deadline $deadline --grace $grace --books "$out/books.json" --faults "$out/faults.log" --ready "$out/ready")
