@@ -195,7 +195,6 @@ cut_side() { # i j
     ip netns exec "$ns" iptables -A FR_CUT -m conntrack --ctorigdst "$peer" -j DROP
   fi
 }
-cut_on() { cut_side "$1" "$2" && cut_side "$2" "$1"; }
 cut_off() {
   for i in "$1" "$2"; do
     if [ "$fw" = nft ]; then printf 'flush chain inet faultrun cut_in\nflush chain inet faultrun cut_out\n' | ip netns exec "$(ns_of "$i")" nft -f -
@@ -268,7 +267,7 @@ say "every link is up; load running"
 
 # ---- the faults -----------------------------------------------------------------------------------------------------
 if [ $short -eq 1 ]; then len=3; gap=1; base=2; tail_s=4; down=1; cut_len=4
-else len=10; gap=4; base=6; tail_s=8; down=5; cut_len=8; fi
+else len=10; gap=4; base=10; tail_s=8; down=5; cut_len=8; fi
 peer() { echo "$(ip_of "$1"):7000"; }
 skipped=()
 n_lat=2; n_loss=$([ $short -eq 1 ] && echo 2 || echo 3); n_cut=$([ $short -eq 1 ] && echo 3 || echo 4)
@@ -282,7 +281,9 @@ else skipped+=("latency (needs nft or iptables for the relay's DNAT)"); fi
 
 if [ "$fw" != none ]; then
   loss_on $n_loss 10 || echo "loss rule failed"; mark start loss "$(peer $n_loss)"; sleep $len; loss_off $n_loss; mark end loss "$(peer $n_loss)"; sleep $gap
-  cut_on 1 $n_cut || echo "cut rule failed"; mark start cut "$(peer $n_cut)"; sleep $cut_len; cut_off 1 $n_cut; mark end cut "$(peer $n_cut)"; sleep $gap
+  # The load node's side alone silences the link, so the cut starts once that side is in force.
+  cut_side 1 $n_cut || echo "cut rule failed"; mark start cut "$(peer $n_cut)"; cut_side $n_cut 1 || echo "cut rule failed"
+  sleep $cut_len; cut_off 1 $n_cut; mark end cut "$(peer $n_cut)"; sleep $gap
 else skipped+=("loss and cut (need nft or iptables)"); fi
 
 mark start kill "$(peer $n_kill)"
