@@ -10,7 +10,8 @@
 # Options: --nodes N (6..16; 5..16 with --short), --short (5 nodes by default), --no-build (use the Release build as it is), --out DIR (keep logs and books
 # there; default a temporary directory, kept only on failure), --no-latency (no relay; all links direct),
 # --firewall nft|iptables|none (force a backend; default nft, else iptables, else none), --corrupt N (serving nodes
-# answer every Nth request wrongly: the run must then FAIL, which proves the books catch a wrong answer).
+# answer every Nth request wrongly: the run must then FAIL, which proves the books catch a wrong answer),
+# --ping-timeout T (default 3s; raise it on a starved machine, where whole-process stalls look like dead links).
 # Exit: 0 when every call ended ok or failed cleanly; 1 when a call was wrong, duplicated or hung past its deadline
 # (or the harness itself failed); 77 when the machine cannot run it (not root, no network namespaces).
 # Installs nothing: without nft (or iptables) it skips the faults that need them and says so.
@@ -26,6 +27,7 @@ out=""
 latency=1
 force_fw=""
 corrupt=0
+ping_timeout=3s
 nodes_given=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -36,7 +38,8 @@ while [ $# -gt 0 ]; do
     --no-latency) latency=0; shift ;;
     --firewall) force_fw=$2; shift 2 ;;
     --corrupt) corrupt=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --ping-timeout) ping_timeout=$2; shift 2 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 64 ;;
   esac
 done
@@ -162,8 +165,15 @@ fw_init() { # i
 }
 if [ "$fw" != none ]; then
   for i in $(seq 1 "$nodes"); do
-    fw_init "$i" || { echo "cannot set up $fw in the namespaces: network faults skipped"; fw=none; latency=0; break; }
+    fw_init "$i" || { echo "cannot set up $fw in the namespaces: latency, loss and cut skipped"; fw_failed=1; break; }
   done
+  if [ "${fw_failed:-0}" -eq 1 ]; then # take back whatever went in, so no connection is redirected to a relay never started
+    for i in $(seq 1 "$nodes"); do
+      if [ "$fw" = nft ]; then ip netns exec "$(ns_of "$i")" nft flush ruleset 2>/dev/null
+      else ip netns exec "$(ns_of "$i")" iptables -t nat -F 2>/dev/null; ip netns exec "$(ns_of "$i")" iptables -F 2>/dev/null; fi
+    done
+    fw=none; latency=0
+  fi
 fi
 
 loss_on() { # i percent
@@ -225,7 +235,7 @@ latency_off() { : > "$out/delays.new"; apply_delays; }
 
 # ---- the processes ------------------------------------------------------------------------------------------------
 deadline=2s; grace=3s
-common=(--nodes "$all" --ping-interval 1s --ping-timeout 3s)
+common=(--nodes "$all" --ping-interval 1s --ping-timeout "$ping_timeout")
 start_node() { # i
   local role=serve extra=(--corrupt-every "$corrupt")
   if [ "$1" -eq 1 ]; then
@@ -277,14 +287,14 @@ sleep $base
 if [ $latency -eq 1 ]; then
   latency_on $n_lat 50; mark start latency "$(peer $n_lat)" "$applied_at"; sleep $len
   latency_off; mark end latency "$(peer $n_lat)" "$applied_at"; sleep $gap
-else skipped+=("latency (needs nft or iptables for the relay's DNAT)"); fi
+else skipped+=("latency (needs nft or iptables working in the namespaces, for the relay's DNAT)"); fi
 
 if [ "$fw" != none ]; then
   loss_on $n_loss 10 || echo "loss rule failed"; mark start loss "$(peer $n_loss)"; sleep $len; loss_off $n_loss; mark end loss "$(peer $n_loss)"; sleep $gap
   # The load node's side alone silences the link, so the cut starts once that side is in force.
   cut_side 1 $n_cut || echo "cut rule failed"; mark start cut "$(peer $n_cut)"; cut_side $n_cut 1 || echo "cut rule failed"
   sleep $cut_len; cut_off 1 $n_cut; mark end cut "$(peer $n_cut)"; sleep $gap
-else skipped+=("loss and cut (need nft or iptables)"); fi
+else skipped+=("loss and cut (need nft or iptables working in the namespaces)"); fi
 
 mark start kill "$(peer $n_kill)"
 kill -KILL "${pid[$n_kill]}"; wait "${pid[$n_kill]}" 2>/dev/null
