@@ -64,8 +64,8 @@ internal sealed class CallProbe(PeerBooks books, bool stream, byte[] request, lo
     {
         lock (gate)
         {
-            var expected = stream ? Payloads.Count(request) : 1;
-            if (wrong is null && (stream ? nextIndex : answers) != expected)
+            var expected = Payloads.Count(request);
+            if (wrong is null && (stream ? nextIndex != expected : answers == 0)) // a second answer is counted as duplicated already
             {
                 wrong = stream ? $"stream completed after {nextIndex} of {expected} messages" : "request completed without an answer";
             }

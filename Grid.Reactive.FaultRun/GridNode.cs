@@ -22,7 +22,17 @@ internal static class GridNode
             Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromSeconds(1) },
         });
         var address = args.Address;
-        node.Register(Payloads.Echo, (payload, _) => ValueTask.FromResult(Payloads.EchoAnswer(payload, address)));
+        var answered = 0L;
+        node.Register(Payloads.Echo, (payload, _) =>
+        {
+            var answer = Payloads.EchoAnswer(payload, address);
+            if (args.CorruptEvery > 0 && Interlocked.Increment(ref answered) % args.CorruptEvery == 0)
+            {
+                answer[^1] ^= 0xFF; // a deliberately wrong answer, so a run can prove its books catch one
+            }
+
+            return ValueTask.FromResult(answer);
+        });
         node.RegisterStream(Payloads.Numbers, async (stream, cancellationToken) =>
         {
             var count = Payloads.Count(stream.Payload);

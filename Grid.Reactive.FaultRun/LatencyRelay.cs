@@ -117,16 +117,22 @@ internal static class LatencyRelay
         using var done = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var up = PumpAsync(a, b, () => delays.GetValueOrDefault((source, target)), done);
         var down = PumpAsync(b, a, () => delays.GetValueOrDefault((target, source)), done);
-        await Task.WhenAny(up, down);
-        await done.CancelAsync(); // either side ending ends the pair: a reset or close reaches the other end
-        await Task.WhenAll(up, down);
+        var first = await Task.WhenAny(up, down);
+        if (!await first)
+        {
+            await done.CancelAsync(); // an error on one side ends the pair: closing both sockets reaches the other end
+        }
+
+        await Task.WhenAll(up, down); // after a clean end of one direction, the other runs to its own end
     }
 
-    private static async Task PumpAsync(Socket from, Socket to, Func<int> delay, CancellationTokenSource done)
+    /// <summary>Copies one direction with its delay; true when it ended cleanly (the source closed its side).</summary>
+    private static async Task<bool> PumpAsync(Socket from, Socket to, Func<int> delay, CancellationTokenSource done)
     {
         var queue = Channel.CreateBounded<(byte[] Buffer, int Length, long Due)>(64);
         var writer = Task.Run(async () =>
         {
+            var clean = false;
             try
             {
                 await foreach (var (buffer, length, due) in queue.Reader.ReadAllAsync(done.Token))
@@ -142,11 +148,14 @@ internal static class LatencyRelay
                 }
 
                 to.Shutdown(SocketShutdown.Send);
+                clean = true;
             }
             catch (Exception)
             {
                 await done.CancelAsync();
             }
+
+            return clean;
         }, CancellationToken.None);
         try
         {
@@ -163,13 +172,14 @@ internal static class LatencyRelay
             }
 
             queue.Writer.TryComplete();
-            await writer;
+            return await writer;
         }
         catch (Exception)
         {
             queue.Writer.TryComplete();
             await done.CancelAsync();
             await writer;
+            return false;
         }
     }
 }

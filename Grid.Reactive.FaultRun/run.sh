@@ -7,9 +7,11 @@
 #   sudo Grid.Reactive.FaultRun/run.sh --nodes 16    # up to 16
 #   sudo Grid.Reactive.FaultRun/run.sh --short       # 5 nodes, each fault once briefly (what CI runs)
 #
-# Options: --nodes N (4..16), --short, --no-build (use the Release build as it is), --out DIR (keep logs and books
+# Options: --nodes N (6..16; 5..16 with --short), --short (5 nodes by default), --no-build (use the Release build as it is), --out DIR (keep logs and books
 # there; default a temporary directory, kept only on failure), --no-latency (no relay; all links direct),
-# --firewall nft|iptables|none (force a backend; default nft, else iptables, else none).
+# --firewall nft|iptables|none (force a backend; default nft, else iptables, else none), --corrupt N (serving nodes
+# answer every Nth request wrongly: the run must then FAIL, which proves the books catch a wrong answer),
+# --ping-timeout T (default 3s; raise it on a starved machine, where whole-process stalls look like dead links).
 # Exit: 0 when every call ended ok or failed cleanly; 1 when a call was wrong, duplicated or hung past its deadline
 # (or the harness itself failed); 77 when the machine cannot run it (not root, no network namespaces).
 # Installs nothing: without nft (or iptables) it skips the faults that need them and says so.
@@ -24,19 +26,26 @@ build=1
 out=""
 latency=1
 force_fw=""
+corrupt=0
+ping_timeout=3s
+nodes_given=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --nodes) nodes=$2; shift 2 ;;
-    --short) short=1; nodes=5; shift ;;
+    --nodes) nodes=$2; nodes_given=1; shift 2 ;;
+    --short) short=1; shift ;;
     --no-build) build=0; shift ;;
     --out) out=$2; shift 2 ;;
     --no-latency) latency=0; shift ;;
     --firewall) force_fw=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --corrupt) corrupt=$2; shift 2 ;;
+    --ping-timeout) ping_timeout=$2; shift 2 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 64 ;;
   esac
 done
-if [ "$nodes" -lt 4 ] || [ "$nodes" -gt 16 ]; then echo "--nodes must be 4..16" >&2; exit 64; fi
+[ $short -eq 1 ] && [ $nodes_given -eq 0 ] && nodes=5
+min_nodes=$([ $short -eq 1 ] && echo 5 || echo 6) # the load node plus one peer per fault (latency and loss share one in --short)
+if [ "$nodes" -lt "$min_nodes" ] || [ "$nodes" -gt 16 ]; then echo "--nodes must be $min_nodes..16" >&2; exit 64; fi
 
 say() { echo "[$(date +%H:%M:%S.%3N)] $*"; }
 skip() { echo "skipped: $*"; exit 77; }
@@ -156,8 +165,15 @@ fw_init() { # i
 }
 if [ "$fw" != none ]; then
   for i in $(seq 1 "$nodes"); do
-    fw_init "$i" || { echo "cannot set up $fw in the namespaces: network faults skipped"; fw=none; latency=0; break; }
+    fw_init "$i" || { echo "cannot set up $fw in the namespaces: latency, loss and cut skipped"; fw_failed=1; break; }
   done
+  if [ "${fw_failed:-0}" -eq 1 ]; then # take back whatever went in, so no connection is redirected to a relay never started
+    for i in $(seq 1 "$nodes"); do
+      if [ "$fw" = nft ]; then ip netns exec "$(ns_of "$i")" nft flush ruleset 2>/dev/null
+      else ip netns exec "$(ns_of "$i")" iptables -t nat -F 2>/dev/null; ip netns exec "$(ns_of "$i")" iptables -F 2>/dev/null; fi
+    done
+    fw=none; latency=0
+  fi
 fi
 
 loss_on() { # i percent
@@ -189,7 +205,6 @@ cut_side() { # i j
     ip netns exec "$ns" iptables -A FR_CUT -m conntrack --ctorigdst "$peer" -j DROP
   fi
 }
-cut_on() { cut_side "$1" "$2" && cut_side "$2" "$1"; }
 cut_off() {
   for i in "$1" "$2"; do
     if [ "$fw" = nft ]; then printf 'flush chain inet faultrun cut_in\nflush chain inet faultrun cut_out\n' | ip netns exec "$(ns_of "$i")" nft -f -
@@ -220,9 +235,9 @@ latency_off() { : > "$out/delays.new"; apply_delays; }
 
 # ---- the processes ------------------------------------------------------------------------------------------------
 deadline=2s; grace=3s
-common=(--nodes "$all" --ping-interval 1s --ping-timeout 3s)
+common=(--nodes "$all" --ping-interval 1s --ping-timeout "$ping_timeout")
 start_node() { # i
-  local role=serve extra=()
+  local role=serve extra=(--corrupt-every "$corrupt")
   if [ "$1" -eq 1 ]; then
     role=load
     extra=(--concurrency 2 --think 5ms --deadline $deadline --grace $grace --books "$out/books.json" --faults "$out/faults.log" --ready "$out/ready")
@@ -262,7 +277,7 @@ say "every link is up; load running"
 
 # ---- the faults -----------------------------------------------------------------------------------------------------
 if [ $short -eq 1 ]; then len=3; gap=1; base=2; tail_s=4; down=1; cut_len=4
-else len=10; gap=4; base=6; tail_s=8; down=5; cut_len=8; fi
+else len=10; gap=4; base=10; tail_s=8; down=5; cut_len=8; fi
 peer() { echo "$(ip_of "$1"):7000"; }
 skipped=()
 n_lat=2; n_loss=$([ $short -eq 1 ] && echo 2 || echo 3); n_cut=$([ $short -eq 1 ] && echo 3 || echo 4)
@@ -272,12 +287,14 @@ sleep $base
 if [ $latency -eq 1 ]; then
   latency_on $n_lat 50; mark start latency "$(peer $n_lat)" "$applied_at"; sleep $len
   latency_off; mark end latency "$(peer $n_lat)" "$applied_at"; sleep $gap
-else skipped+=("latency (needs nft or iptables for the relay's DNAT)"); fi
+else skipped+=("latency (needs nft or iptables working in the namespaces, for the relay's DNAT)"); fi
 
 if [ "$fw" != none ]; then
   loss_on $n_loss 10 || echo "loss rule failed"; mark start loss "$(peer $n_loss)"; sleep $len; loss_off $n_loss; mark end loss "$(peer $n_loss)"; sleep $gap
-  cut_on 1 $n_cut || echo "cut rule failed"; mark start cut "$(peer $n_cut)"; sleep $cut_len; cut_off 1 $n_cut; mark end cut "$(peer $n_cut)"; sleep $gap
-else skipped+=("loss and cut (need nft or iptables)"); fi
+  # The load node's side alone silences the link, so the cut starts once that side is in force.
+  cut_side 1 $n_cut || echo "cut rule failed"; mark start cut "$(peer $n_cut)"; cut_side $n_cut 1 || echo "cut rule failed"
+  sleep $cut_len; cut_off 1 $n_cut; mark end cut "$(peer $n_cut)"; sleep $gap
+else skipped+=("loss and cut (need nft or iptables working in the namespaces)"); fi
 
 mark start kill "$(peer $n_kill)"
 kill -KILL "${pid[$n_kill]}"; wait "${pid[$n_kill]}" 2>/dev/null
