@@ -7,11 +7,13 @@ namespace Grid.Reactive.Muxing.Streams;
 /// <summary>Small encodings shared by both ends of a stream: error frames and the windows sent with an accept.</summary>
 internal static class StreamErrors
 {
-    /// <summary>The error an error frame carries: not found, or the remote's own text.</summary>
+    /// <summary>The error an error frame carries: not found, busy (its sequence number holds the code), or the remote's own text.</summary>
     public static Exception FromErrorFrame(in Frame frame)
     {
         var text = frame.Payload.IsEmpty ? "The remote gave no reason." : Encoding.UTF8.GetString(frame.Payload.Span);
-        return (frame.Flags & FrameFlags.HandlerNotFound) != 0 ? new HandlerNotFoundException(text) : new RemoteException(text);
+        return (frame.Flags & FrameFlags.HandlerNotFound) != 0 ? new HandlerNotFoundException(text)
+            : frame.Op == Op.StreamConnectError && frame.Seq == (uint)Protocol.ErrorCode.Busy ? new BusyException(text)
+            : new RemoteException(text);
     }
 
     /// <summary>The accept's payload: <c>[inCapacity, outCapacity]</c>.</summary>
