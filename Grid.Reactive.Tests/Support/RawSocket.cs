@@ -34,7 +34,10 @@ internal sealed class RawSocket : IDisposable
     }
 
     /// <summary>The first frame of the next whole message, payload copied; null when the node closed the socket.</summary>
-    public async Task<Frame?> ReceiveAsync()
+    public async Task<Frame?> ReceiveAsync() => await ReceiveAllAsync() is { } frames ? frames[0] : null;
+
+    /// <summary>Every frame of the next whole message (merged ones unpacked), payloads copied; null when the node closed the socket.</summary>
+    public async Task<List<Frame>?> ReceiveAllAsync()
     {
         var buffer = new byte[64 * 1024];
         var count = 0;
@@ -52,8 +55,13 @@ internal sealed class RawSocket : IDisposable
                 if (result.EndOfMessage)
                 {
                     var reader = new MessageReader(buffer.AsMemory(0, count).ToArray());
-                    reader.TryRead(out var frame);
-                    return new Frame(frame.Op, frame.MuxId, frame.Seq, frame.DeadlineMs, frame.HandlerId, frame.Flags, frame.Payload.ToArray(), frame.Subroute);
+                    var frames = new List<Frame>();
+                    while (reader.TryRead(out var frame))
+                    {
+                        frames.Add(new Frame(frame.Op, frame.MuxId, frame.Seq, frame.DeadlineMs, frame.HandlerId, frame.Flags, frame.Payload.ToArray(), frame.Subroute));
+                    }
+
+                    return frames;
                 }
 
                 if (count == buffer.Length)
@@ -66,6 +74,30 @@ internal sealed class RawSocket : IDisposable
         {
             return null;
         }
+    }
+
+    /// <summary>Reads until a frame matches; false when the node closed the socket first.</summary>
+    public async Task<bool> ReceiveUntilAsync(Func<Frame, bool> match)
+    {
+        while (await ReceiveAllAsync() is { } frames)
+        {
+            if (frames.Any(match))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Reads until the node closes the socket; true when it did (within the guard).</summary>
+    public async Task<bool> ClosedByNodeAsync()
+    {
+        while (await ReceiveAllAsync() is not null)
+        {
+        }
+
+        return true;
     }
 
     /// <summary>The next frame that is not a ping, pong or other traffic of an open link: the handshake's answers.</summary>

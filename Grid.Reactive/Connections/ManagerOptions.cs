@@ -103,7 +103,8 @@ public sealed record ManagerOptions
     /// <summary>
     /// Most single requests this node serves at once on one connection, told to the peer in the handshake; the peer
     /// refuses a call beyond it with <see cref="BusyException"/>, and this node does the same with the peer's figure.
-    /// A peer that sends more than it was told is closed with a <see cref="ProtocolException"/>. Default 8,192.
+    /// A peer that sends more than it was told is closed with a <see cref="ProtocolException"/>. It also bounds the streams
+    /// this node serves at once on one connection: one beyond it is refused with <see cref="BusyException"/>. Default 8,192.
     /// </summary>
     public int MaxCallsInFlight { get; init; } = 8192;
 

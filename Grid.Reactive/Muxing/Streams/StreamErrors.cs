@@ -10,12 +10,17 @@ internal static class StreamErrors
 {
     private const string NoReason = "The remote gave no reason.";
 
-    /// <summary>The error an error frame carries: not found, or the remote's own error (with its code and type when sent).</summary>
+    /// <summary>The error an error frame carries: not found, busy (its sequence number holds the code), or the remote's own error (with its code and type when sent).</summary>
     public static Exception FromErrorFrame(in Frame frame)
     {
         if ((frame.Flags & FrameFlags.HandlerNotFound) != 0)
         {
             return new HandlerNotFoundException(frame.Payload.IsEmpty ? NoReason : Encoding.UTF8.GetString(frame.Payload.Span));
+        }
+
+        if (frame.Op == Op.StreamConnectError && frame.Seq == (uint)Protocol.ErrorCode.Busy)
+        {
+            return new BusyException(frame.Payload.IsEmpty ? NoReason : Encoding.UTF8.GetString(frame.Payload.Span));
         }
 
         return RemoteErrorPayload.ToException(frame.Payload.Span, NoReason);
