@@ -2,6 +2,7 @@
 // on loopback. See README.md beside this file.
 using Grid.Reactive.Benchmarks.Harness;
 using Grid.Reactive.Benchmarks.Micro;
+using Grid.Reactive.Benchmarks.Scale;
 using Grid.Reactive.Benchmarks.Stress;
 
 RunOptions options;
@@ -19,6 +20,11 @@ if (options.Help)
 {
     Console.WriteLine(RunOptions.Usage);
     return 0;
+}
+
+if (options.Scale)
+{
+    return ScaleRunner.Run(options);
 }
 
 if (options.Stress)

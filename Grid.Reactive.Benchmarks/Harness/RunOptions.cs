@@ -63,6 +63,15 @@ public sealed class RunOptions
     /// <summary>Multiplies every stress race's count (--stress-scale; default 1).</summary>
     public double StressScale { get; private init; } = 1;
 
+    /// <summary>True to run the whole-grid scale measurement in virtual time instead (Scale/ScaleRunner.cs).</summary>
+    public bool Scale { get; private init; }
+
+    /// <summary>The grid sizes of the scale mode (--scale-nodes; default 64, 256, 512).</summary>
+    public IReadOnlyList<int> ScaleNodes { get; private init; } = [64, 256, 512];
+
+    /// <summary>The seed of the scale mode's reconnect jitter (--scale-seed; default 1).</summary>
+    public int ScaleSeed { get; private init; } = 1;
+
     /// <summary>True when --help was asked for.</summary>
     public bool Help { get; private init; }
 
@@ -122,6 +131,10 @@ public sealed class RunOptions
           --stress             the stress races at million-interleaving counts instead; exits 1 on any violation
                                (--filter selects races: cancel, deadline, abort, dispose, throwing, stream)
           --stress-scale F     multiplies every stress race's count (e.g. 0.01 for a quick pass)
+          --scale              a whole grid in this process in virtual time: memory, timers and pings per idle
+                               connection, and the redial storm after a partition heals (writes results/scale.md)
+          --scale-nodes a,b    the grid sizes of --scale (default 64,256,512)
+          --scale-seed N       the seed of --scale's reconnect jitter (default 1)
         """;
 
     /// <summary>Parses the command line.</summary>
@@ -136,6 +149,9 @@ public sealed class RunOptions
         int? signalRConnections = null;
         var stress = false;
         var stressScale = 1.0;
+        var scaleMode = false;
+        List<int> scaleNodes = [];
+        var scaleSeed = 1;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -168,6 +184,23 @@ public sealed class RunOptions
                         ? scale
                         : throw new ArgumentException($"Option '--stress-scale' needs a positive number.\n\n{Usage}");
                     break;
+                case "--scale":
+                    scaleMode = true;
+                    break;
+                case "--scale-nodes":
+                    foreach (var size in Value(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        scaleNodes.Add(int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out var nodes) && nodes >= 2
+                            ? nodes
+                            : throw new ArgumentException($"Option '--scale-nodes' needs node counts of at least 2.\n\n{Usage}"));
+                    }
+
+                    break;
+                case "--scale-seed":
+                    scaleSeed = int.TryParse(Value(args, ref i), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seed)
+                        ? seed
+                        : throw new ArgumentException($"Option '--scale-seed' needs a number.\n\n{Usage}");
+                    break;
                 case "--out":
                     output = Value(args, ref i);
                     break;
@@ -184,6 +217,7 @@ public sealed class RunOptions
         {
             Mode = mode, Filters = filters, Systems = systems, OutputDirectory = output, AllocationTypes = allocationTypes,
             SignalRConnections = signalRConnections, Stress = stress, StressScale = stressScale,
+            Scale = scaleMode, ScaleNodes = scaleNodes.Count > 0 ? scaleNodes : [64, 256, 512], ScaleSeed = scaleSeed,
         };
     }
 

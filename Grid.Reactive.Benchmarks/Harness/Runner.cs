@@ -75,7 +75,7 @@ public static class Runner
     }
 
     /// <summary>The benchmark project's folder (for results/ and the git commit), else the current directory.</summary>
-    private static string ProjectDirectory()
+    internal static string ProjectDirectory()
     {
         foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
         {

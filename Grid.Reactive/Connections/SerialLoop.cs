@@ -17,14 +17,16 @@ internal interface ILoopWork
 /// </summary>
 /// <remarks>
 /// Fairness: an owner runs at most <see cref="Batch"/> commands, then hands the rest to the dispatcher, so a caller's
-/// thread is never kept busy with other callers' work for long.
+/// thread is never kept busy with other callers' work for long. A command posted to an idle loop with nothing queued
+/// runs without being queued at all, and the queue is made only when two threads first meet on the loop: an idle
+/// connection holds none.
 /// </remarks>
 internal sealed class SerialLoop : IThreadPoolWorkItem
 {
     private const int Batch = 512;
 
-    private readonly ConcurrentQueue<ILoopWork> _queue = new();
     private readonly Dispatcher _dispatcher;
+    private ConcurrentQueue<ILoopWork>? _queue;
     private int _owned;
 
     public SerialLoop(Dispatcher dispatcher)
@@ -35,7 +37,23 @@ internal sealed class SerialLoop : IThreadPoolWorkItem
     /// <summary>Runs <paramref name="work"/> on the loop: now, here, when the loop is idle; otherwise soon, by its owner.</summary>
     public void Post(ILoopWork work)
     {
-        _queue.Enqueue(work);
+        if (TryEnter())
+        {
+            if (IsEmpty)
+            {
+                work.RunOnLoop();
+            }
+            else
+            {
+                // Earlier posts go first.
+                Queue.Enqueue(work);
+            }
+
+            RunAndExit();
+            return;
+        }
+
+        Queue.Enqueue(work);
         if (TryEnter())
         {
             RunAndExit();
@@ -48,7 +66,8 @@ internal sealed class SerialLoop : IThreadPoolWorkItem
     /// <summary>Runs what is queued (the owner runs earlier posts first), then lets the loop go.</summary>
     public void RunQueued()
     {
-        for (var i = 0; i < Batch && _queue.TryDequeue(out var work); i++)
+        var queue = Volatile.Read(ref _queue);
+        for (var i = 0; queue is not null && i < Batch && queue.TryDequeue(out var work); i++)
         {
             work.RunOnLoop();
         }
@@ -60,15 +79,17 @@ internal sealed class SerialLoop : IThreadPoolWorkItem
         while (true)
         {
             RunQueued();
-            if (!_queue.IsEmpty)
+            if (!IsEmpty)
             {
                 // Still busy after a batch: go on from the dispatcher instead of this caller's thread.
                 _dispatcher.Dispatch(this);
                 return;
             }
 
-            Volatile.Write(ref _owned, 0);
-            if (_queue.IsEmpty || !TryEnter())
+            // A full fence, not a plain release: the look at the queue below must not happen before the loop is let go,
+            // or a post that found the loop still taken and this look finding its queue empty would both leave it.
+            Interlocked.Exchange(ref _owned, 0);
+            if (IsEmpty || !TryEnter())
             {
                 return;
             }
@@ -76,4 +97,9 @@ internal sealed class SerialLoop : IThreadPoolWorkItem
     }
 
     void IThreadPoolWorkItem.Execute() => RunAndExit();
+
+    private bool IsEmpty => Volatile.Read(ref _queue)?.IsEmpty ?? true;
+
+    private ConcurrentQueue<ILoopWork> Queue =>
+        Volatile.Read(ref _queue) ?? Interlocked.CompareExchange(ref _queue, new ConcurrentQueue<ILoopWork>(), null) ?? _queue!;
 }

@@ -9,7 +9,8 @@ namespace Grid.Reactive.Muxing;
 /// The frames a session has queued for its link. Any thread enqueues without a lock; the link's writer context
 /// drains them, merging whatever has queued up meanwhile into one transport message (bounded in bytes and count),
 /// so many small concurrent calls share one send. The connection's pings and pongs have a lane of their own that the
-/// writer empties first, so liveness never waits behind large data.
+/// writer empties first, so liveness never waits behind large data: counts rather than a queue, since they carry
+/// nothing (an idle connection holds no buffer for them).
 /// </summary>
 /// <remarks>
 /// Frames hold their payload by reference until written: callers hand over arrays they no longer change. The queue
@@ -22,7 +23,11 @@ internal sealed class OutboundQueue
     // Estimated fixed cost of a frame's header fields, used to decide whether one more frame fits a merged message.
     private const int FrameOverhead = 48;
 
-    private readonly ConcurrentQueue<Frame> _control = new();
+    // The pong state: none, queued (the writer takes it before anything else), or taken and not yet written.
+    private const int NoPong = 0;
+    private const int PongQueued = 1;
+    private const int PongTaken = 2;
+
     private readonly ConcurrentQueue<Frame> _data = new();
     private readonly ILink _link;
     private readonly bool _checksums;
@@ -32,7 +37,10 @@ internal sealed class OutboundQueue
     private long _queuedBytes;
     private long _drainBelow = -1;
     private Action? _drained;
-    private int _pongQueued;
+
+    // The control lane: pings queued, and the one pong (a peer that floods pings gets one per write).
+    private int _pings;
+    private int _pong;
 
     // 1 while a flush is requested or a writer pass owns the queue; see TryWriteMessage for the hand-over.
     private int _flushRequested;
@@ -63,7 +71,14 @@ internal sealed class OutboundQueue
     {
         if (IsControl(frame))
         {
-            _control.Enqueue(frame);
+            if (frame.Op == Op.Ping)
+            {
+                Interlocked.Increment(ref _pings);
+            }
+            else if (Interlocked.CompareExchange(ref _pong, PongQueued, NoPong) != NoPong)
+            {
+                return;
+            }
         }
         else
         {
@@ -78,13 +93,7 @@ internal sealed class OutboundQueue
     }
 
     /// <summary>Queues the connection's pong, unless one is queued already: a peer that floods pings gets one per write.</summary>
-    public void EnqueuePong()
-    {
-        if (Interlocked.Exchange(ref _pongQueued, 1) == 0)
-        {
-            Enqueue(new Frame(Op.Pong));
-        }
-    }
+    public void EnqueuePong() => Enqueue(new Frame(Op.Pong));
 
     /// <summary>Calls <paramref name="drained"/> once, from the writer, when the queued bytes fall below <paramref name="below"/>.</summary>
     public void WatchDrain(long below, Action drained)
@@ -111,7 +120,7 @@ internal sealed class OutboundQueue
                 // Release ownership with a full fence, then look again: an enqueuer that saw the flag still set did not
                 // request a flush, so whoever finds the queue non-empty now must take ownership back.
                 Interlocked.Exchange(ref _flushRequested, 0);
-                if ((_control.IsEmpty && _data.IsEmpty) || Interlocked.CompareExchange(ref _flushRequested, 1, 0) != 0)
+                if (IsEmpty || Interlocked.CompareExchange(ref _flushRequested, 1, 0) != 0)
                 {
                     CheckDrained();
                     return false;
@@ -157,9 +166,30 @@ internal sealed class OutboundQueue
     // Only the connection's own pings and pongs may overtake queued data: a call's or stream's frames stay in order
     // behind its open (a cancel or a credit must not arrive before the request or accept it is about), and a goodbye
     // goes after the answers queued before it.
-    private static bool IsControl(in Frame frame) => frame.MuxId == 0 && frame.Op is Op.Ping or Op.Pong;
+    // They carry nothing but their op, which is what lets the lane hold counts instead of frames.
+    private static bool IsControl(in Frame frame) =>
+        frame.MuxId == 0 && (frame.Op is Op.Ping or Op.Pong) && frame.Flags == FrameFlags.None && frame.Payload.IsEmpty && frame.Subroute is null;
 
-    private bool TryDequeue(out Frame frame) => _control.TryDequeue(out frame) || _data.TryDequeue(out frame);
+    private bool IsEmpty => Volatile.Read(ref _pings) == 0 && Volatile.Read(ref _pong) != PongQueued && _data.IsEmpty;
+
+    // Only the writer pass dequeues, so a count it sees above zero stays so until it takes one.
+    private bool TryDequeue(out Frame frame)
+    {
+        if (Volatile.Read(ref _pong) == PongQueued && Interlocked.CompareExchange(ref _pong, PongTaken, PongQueued) == PongQueued)
+        {
+            frame = new Frame(Op.Pong);
+            return true;
+        }
+
+        if (Volatile.Read(ref _pings) > 0)
+        {
+            Interlocked.Decrement(ref _pings);
+            frame = new Frame(Op.Ping);
+            return true;
+        }
+
+        return _data.TryDequeue(out frame);
+    }
 
     private void Carry(in Frame frame)
     {
@@ -173,9 +203,9 @@ internal sealed class OutboundQueue
     private void Write(PooledBufferWriter output, in Frame frame)
     {
         FrameCodec.Write(output, frame, _checksums);
-        if (frame.Op == Op.Pong && frame.MuxId == 0)
+        if (frame.Op == Op.Pong && IsControl(frame))
         {
-            Volatile.Write(ref _pongQueued, 0);
+            Volatile.Write(ref _pong, NoPong);
         }
         else if (!IsControl(frame))
         {

@@ -16,8 +16,10 @@ internal sealed class StreamMux
 {
     private readonly Session _session;
     private readonly GridContext _grid;
-    private readonly ConcurrentDictionary<ulong, ClientStreamCall> _calling = new();
-    private readonly ConcurrentDictionary<ulong, ServerStreamCall> _serving = new();
+
+    // Made at the first stream each way: most connections never open one, and an empty table still costs its buckets.
+    private ConcurrentDictionary<ulong, ClientStreamCall>? _calling;
+    private ConcurrentDictionary<ulong, ServerStreamCall>? _serving;
 
     public StreamMux(Session session, GridContext grid)
     {
@@ -25,7 +27,7 @@ internal sealed class StreamMux
         _grid = grid;
     }
 
-    public int Count => _calling.Count + _serving.Count;
+    public int Count => (Volatile.Read(ref _calling)?.Count ?? 0) + (Volatile.Read(ref _serving)?.Count ?? 0);
 
     /// <summary>The guarded hop through which the streams reach user code.</summary>
     public UserCode User => _grid.User;
@@ -38,19 +40,24 @@ internal sealed class StreamMux
         }
 
         call.MuxId = _session.NextMuxId();
-        _calling[call.MuxId] = call;
+        var calling = Table(ref _calling);
+        calling[call.MuxId] = call;
 
         // The session sets its state before it sweeps the tables: a stream added after the sweep sees it here.
-        return _session.IsOpen || !_calling.TryRemove(new KeyValuePair<ulong, ClientStreamCall>(call.MuxId, call));
+        return _session.IsOpen || !calling.TryRemove(new KeyValuePair<ulong, ClientStreamCall>(call.MuxId, call));
     }
 
-    public bool TryRemove(ClientStreamCall call) => _calling.TryRemove(new KeyValuePair<ulong, ClientStreamCall>(call.MuxId, call));
+    public bool TryRemove(ClientStreamCall call) =>
+        Volatile.Read(ref _calling)?.TryRemove(new KeyValuePair<ulong, ClientStreamCall>(call.MuxId, call)) == true;
 
-    public bool TryRemove(ServerStreamCall call) => _serving.TryRemove(new KeyValuePair<ulong, ServerStreamCall>(call.MuxId, call));
+    public bool TryRemove(ServerStreamCall call) =>
+        Volatile.Read(ref _serving)?.TryRemove(new KeyValuePair<ulong, ServerStreamCall>(call.MuxId, call)) == true;
 
-    public bool Contains(ClientStreamCall call) => _calling.TryGetValue(call.MuxId, out var current) && ReferenceEquals(current, call);
+    public bool Contains(ClientStreamCall call) =>
+        Volatile.Read(ref _calling) is { } calling && calling.TryGetValue(call.MuxId, out var current) && ReferenceEquals(current, call);
 
-    public bool Contains(ServerStreamCall call) => _serving.TryGetValue(call.MuxId, out var current) && ReferenceEquals(current, call);
+    public bool Contains(ServerStreamCall call) =>
+        Volatile.Read(ref _serving) is { } serving && serving.TryGetValue(call.MuxId, out var current) && ReferenceEquals(current, call);
 
     /// <summary>Routes a stream frame (reader context). Frames of a stream that has already ended are dropped.</summary>
     public void Handle(in Frame frame)
@@ -61,14 +68,14 @@ internal sealed class StreamMux
                 Open(frame);
                 break;
             case Op.StreamAck or Op.StreamConnectError or Op.StreamMessageToClient or Op.StreamCreditToClient or Op.StreamCloseToClient:
-                if (_calling.TryGetValue(frame.MuxId, out var calling))
+                if (Volatile.Read(ref _calling) is { } callingTable && callingTable.TryGetValue(frame.MuxId, out var calling))
                 {
                     calling.Handle(frame);
                 }
 
                 break;
             default:
-                if (_serving.TryGetValue(frame.MuxId, out var serving))
+                if (Volatile.Read(ref _serving) is { } servingTable && servingTable.TryGetValue(frame.MuxId, out var serving))
                 {
                     serving.Handle(frame);
                 }
@@ -80,7 +87,7 @@ internal sealed class StreamMux
     /// <summary>A caller pings one of our served streams: it is alive; say whether we still know it.</summary>
     public void OnPing(in Frame ping)
     {
-        if (_serving.TryGetValue(ping.MuxId, out var serving))
+        if (Volatile.Read(ref _serving) is { } table && table.TryGetValue(ping.MuxId, out var serving))
         {
             serving.Touch();
             _session.Send(new Frame(Op.Pong, ping.MuxId));
@@ -93,7 +100,7 @@ internal sealed class StreamMux
 
     public void OnPong(in Frame pong)
     {
-        if (_calling.TryGetValue(pong.MuxId, out var calling))
+        if (Volatile.Read(ref _calling) is { } table && table.TryGetValue(pong.MuxId, out var calling))
         {
             calling.OnPong(pong);
         }
@@ -107,7 +114,7 @@ internal sealed class StreamMux
     {
         var now = _grid.Scheduler.Now.UtcTicks;
         var timeout = _grid.Options.StreamTimeout;
-        foreach (var pair in _calling)
+        foreach (var pair in Entries(ref _calling))
         {
             var silence = TimeSpan.FromTicks(now - pair.Value.LastPongTicks);
             if (silence > timeout)
@@ -120,7 +127,7 @@ internal sealed class StreamMux
             }
         }
 
-        foreach (var pair in _serving)
+        foreach (var pair in Entries(ref _serving))
         {
             var silence = TimeSpan.FromTicks(now - pair.Value.LastPingTicks);
             if (silence > timeout)
@@ -133,12 +140,12 @@ internal sealed class StreamMux
 
     public void CloseAll(DisconnectedException lost)
     {
-        foreach (var pair in _calling)
+        foreach (var pair in Entries(ref _calling))
         {
             pair.Value.End(lost, notifyRemote: false);
         }
 
-        foreach (var pair in _serving)
+        foreach (var pair in Entries(ref _serving))
         {
             pair.Value.Cancel(lost, notifyCaller: false);
         }
@@ -174,11 +181,17 @@ internal sealed class StreamMux
         }
 
         var call = new ServerStreamCall(_session, frame, registration);
-        if (!_serving.TryAdd(frame.MuxId, call))
+        if (!Table(ref _serving).TryAdd(frame.MuxId, call))
         {
             throw new ProtocolException($"Stream mux id {frame.MuxId} is already in use.");
         }
 
         call.Start(StreamDeadline.FromWire(frame.DeadlineMs));
     }
+
+    private static IEnumerable<KeyValuePair<ulong, T>> Entries<T>(ref ConcurrentDictionary<ulong, T>? table) =>
+        (IEnumerable<KeyValuePair<ulong, T>>?)Volatile.Read(ref table) ?? Array.Empty<KeyValuePair<ulong, T>>();
+
+    private static ConcurrentDictionary<ulong, T> Table<T>(ref ConcurrentDictionary<ulong, T>? table) =>
+        Volatile.Read(ref table) ?? Interlocked.CompareExchange(ref table, new ConcurrentDictionary<ulong, T>(), null) ?? table!;
 }

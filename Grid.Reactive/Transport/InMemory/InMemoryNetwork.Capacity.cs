@@ -133,6 +133,11 @@ public sealed partial class InMemoryNetwork
     /// <summary>Ends every reader fault (for <see cref="HealAll"/>).</summary>
     private void ClearReaderFaultsLocked()
     {
+        if (_readers.Count == 0)
+        {
+            return;
+        }
+
         var routes = _readers.Keys.ToHashSet();
         _readers.Clear();
         foreach (var endpoint in OpenLocked(e => routes.Contains(new InMemoryRoute(e.Local, e.Remote)) || routes.Contains(new InMemoryRoute(e.Remote, e.Local))))

@@ -43,8 +43,12 @@ public sealed partial class InMemoryNetwork : GridTransport
     private readonly Dictionary<InMemoryRoute, Func<byte[], byte[]>> _corruptions = [];
     private readonly HashSet<InMemoryRoute> _held = [];
     private readonly HashSet<InMemoryRoute> _cuts = [];
-    // A list, not a set: cuts and releases walk it, and their scheduling order must not depend on hash codes.
-    private readonly List<InMemoryEndpoint> _open = [];
+    // Ordered by id (creation order), never by hash: cuts and releases walk it, and their scheduling order must not
+    // depend on hash codes. Sorted rather than a list so that closing one of a large grid's links stays cheap.
+    private readonly SortedDictionary<long, InMemoryEndpoint> _open = [];
+
+    // The open endpoints between each pair of addresses (undirected), in creation order: a cut visits only its own.
+    private readonly Dictionary<InMemoryRoute, List<InMemoryEndpoint>> _openByPair = [];
     private readonly HashSet<InMemoryEndpoint> _live = [];
     private TimeSpan _defaultLatency;
     private long _nextEndpointId;
@@ -137,8 +141,16 @@ public sealed partial class InMemoryNetwork : GridTransport
             acceptor = new InMemoryEndpoint(this, ++_nextEndpointId, remoteAddress, localAddress, isDialer: false, listener.Settings);
             dialer.Peer = acceptor;
             acceptor.Peer = dialer;
-            _open.Add(dialer);
-            _open.Add(acceptor);
+            _open.Add(dialer.Id, dialer);
+            _open.Add(acceptor.Id, acceptor);
+            var pair = new InMemoryRoute(localAddress, remoteAddress).Undirected;
+            if (!_openByPair.TryGetValue(pair, out var links))
+            {
+                _openByPair[pair] = links = [];
+            }
+
+            links.Add(dialer);
+            links.Add(acceptor);
             _live.Add(dialer);
             onAccepted = listener.OnAccepted;
         }
@@ -172,7 +184,12 @@ public sealed partial class InMemoryNetwork : GridTransport
     /// <summary>An endpoint was closed: it leaves the open set, and its pair stops counting as live.</summary>
     internal void EndpointClosedLocked(InMemoryEndpoint endpoint)
     {
-        _open.Remove(endpoint);
+        _open.Remove(endpoint.Id);
+        var pair = new InMemoryRoute(endpoint.Local, endpoint.Remote).Undirected;
+        if (_openByPair.TryGetValue(pair, out var links) && links.Remove(endpoint) && links.Count == 0)
+        {
+            _openByPair.Remove(pair);
+        }
         _live.Remove(endpoint.IsDialer ? endpoint : endpoint.Peer);
     }
 
@@ -203,12 +220,18 @@ public sealed partial class InMemoryNetwork : GridTransport
     /// drained becomes the order of scheduled work, which must replay identically in every run of a simulation.
     /// </summary>
     private List<InMemoryEndpoint> OpenLocked(Func<InMemoryEndpoint, bool> match) =>
-        [.. _open.Where(match).OrderBy(e => e.Id)];
+        [.. _open.Values.Where(match)];
 
     private void CutLocked(string a, string b)
     {
-        _cuts.Add(Route(a, b).Undirected);
-        foreach (var endpoint in OpenLocked(e => new InMemoryRoute(e.Local, e.Remote).Joins(a, b)))
+        var pair = Route(a, b).Undirected;
+        _cuts.Add(pair);
+        if (!_openByPair.TryGetValue(pair, out var links))
+        {
+            return;
+        }
+
+        foreach (var endpoint in links.ToArray())
         {
             endpoint.AbortLocked(new DisconnectedException($"link {a}<->{b} cut"));
         }

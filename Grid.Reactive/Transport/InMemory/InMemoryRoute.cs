@@ -7,8 +7,4 @@ internal readonly record struct InMemoryRoute(string From, string To)
 {
     /// <summary>The same pair of addresses regardless of direction, for cuts.</summary>
     public InMemoryRoute Undirected => string.CompareOrdinal(From, To) <= 0 ? this : new InMemoryRoute(To, From);
-
-    /// <summary>True when this route joins <paramref name="a"/> and <paramref name="b"/>, in either direction.</summary>
-    public bool Joins(string a, string b) =>
-        (From == a && To == b) || (From == b && To == a);
 }
