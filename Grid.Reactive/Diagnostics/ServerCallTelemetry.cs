@@ -1,3 +1,4 @@
+using Grid.Reactive.Handlers;
 using System.Diagnostics;
 using Grid.Reactive.Connections;
 
@@ -32,11 +33,15 @@ internal sealed class ServerCallTelemetry
     /// <summary>True when a served call has something to record.</summary>
     public static bool IsWanted(GridContext grid) => grid.Metrics.ServerCallDuration.Enabled || GridTracing.Source.HasListeners();
 
-    /// <summary>Wraps a single request's handler for the call that <paramref name="request"/> opens.</summary>
-    public static RequestHandler Wrap(GridContext grid, Session session, in Frame request, RequestHandler handler)
+    /// <summary>Wraps a single request's handler (either shape) for the call that <paramref name="request"/> opens.</summary>
+    public static RequestRegistration Wrap(GridContext grid, Session session, in Frame request, RequestRegistration registration)
     {
         var telemetry = new ServerCallTelemetry(grid, session, request, "request");
-        return (payload, cancellationToken) => telemetry.Run(handler, payload, cancellationToken);
+        return registration.TakesContext
+            ? new RequestRegistration(registration.Id, registration.Subroute,
+                (context, payload) => telemetry.Run((p, _) => registration.Invoke(context, p), payload, context.CancellationToken))
+            : new RequestRegistration(registration.Id, registration.Subroute,
+                (payload, cancellationToken) => telemetry.Run(registration.Invoke, payload, cancellationToken));
     }
 
     /// <summary>Wraps a stream handler for the stream that <paramref name="open"/> opens.</summary>

@@ -4,7 +4,7 @@ using System.Reactive.Concurrency;
 using System.Reactive.Disposables;
 using System.Reactive.Subjects;
 using Grid.Reactive.Connections;
-using Microsoft.Extensions.Logging;
+using Grid.Reactive.Diagnostics.Logging;
 
 namespace Grid.Reactive.Membership;
 
@@ -138,7 +138,7 @@ internal sealed class PeerTable
     {
         if (hosts is null)
         {
-            _grid.Logger.LogWarning("The membership source of {Address} sent null instead of a host set; ignored", _grid.Address);
+            ManagerLog.MembershipNullSet(_grid.Logs.Manager, _grid.Address);
             return;
         }
 
@@ -147,7 +147,7 @@ internal sealed class PeerTable
         {
             if (string.IsNullOrWhiteSpace(host))
             {
-                _grid.Logger.LogWarning("The membership source of {Address} listed an empty address; skipped", _grid.Address);
+                ManagerLog.MembershipEmptyAddress(_grid.Logs.Manager, _grid.Address);
             }
             else if (!string.Equals(host, _grid.Address, StringComparison.Ordinal))
             {
@@ -173,7 +173,7 @@ internal sealed class PeerTable
                 else if (_leaving.Remove(host, out var back))
                 {
                     back.Timer.Dispose();
-                    _grid.Logger.LogInformation("{Remote} is back in the membership of {Address} within the grace period; its connection stays", host, _grid.Address);
+                    ManagerLog.PeerBackWithinGrace(_grid.Logs.Manager, host, _grid.Address);
                 }
             }
 
@@ -183,8 +183,7 @@ internal sealed class PeerTable
                 {
                     var leaving = new Leaving(this, host, connection);
                     _leaving[host] = leaving;
-                    _grid.Logger.LogInformation("{Remote} left the membership of {Address}; its connection is retired in {Grace} unless it comes back",
-                        host, _grid.Address, _grid.Options.MembershipGracePeriod);
+                    ManagerLog.PeerLeaving(_grid.Logs.Manager, host, _grid.Address, _grid.Options.MembershipGracePeriod);
                     leaving.Timer.Disposable = _grid.Scheduler.Schedule(leaving, _grid.Options.MembershipGracePeriod, static (_, l) =>
                     {
                         l.Table.Retire(l);
@@ -201,7 +200,7 @@ internal sealed class PeerTable
             Publish(Snapshot.Of(current.Values.Concat(added)));
             foreach (var connection in added)
             {
-                _grid.Logger.LogInformation("{Remote} joined the membership of {Address}", connection.RemoteAddress, _grid.Address);
+                ManagerLog.PeerJoined(_grid.Logs.Manager, connection.RemoteAddress, _grid.Address);
             }
         }
 
@@ -227,7 +226,7 @@ internal sealed class PeerTable
 
         var why = string.Create(CultureInfo.InvariantCulture,
             $"'{leaving.Host}' left the membership of '{_grid.Address}' (absent for the MembershipGracePeriod of {_grid.Options.MembershipGracePeriod}); the connection was retired.");
-        _grid.Logger.LogInformation("{Reason}", why);
+        ManagerLog.PeerRetired(_grid.Logs.Manager, why);
         leaving.Connection.Shutdown(why);
     }
 
@@ -240,11 +239,10 @@ internal sealed class PeerTable
     }
 
     private void OnSourceError(Exception error) =>
-        _grid.Logger.LogError(error, "The membership source of {Address} failed; keeping its last host set ({Count} remotes): {Reason}",
-            _grid.Address, All.Count, error.Message);
+        ManagerLog.MembershipSourceFailed(_grid.Logs.Manager, error, _grid.Address, All.Count, error.Message);
 
     private void OnSourceCompleted() =>
-        _grid.Logger.LogInformation("The membership source of {Address} completed; keeping its last host set ({Count} remotes)", _grid.Address, All.Count);
+        ManagerLog.MembershipSourceCompleted(_grid.Logs.Manager, _grid.Address, All.Count);
 
     /// <summary>One immutable state of the table.</summary>
     private sealed record Snapshot(FrozenDictionary<string, Connection> ByAddress, IReadOnlyList<Connection> All)

@@ -167,11 +167,12 @@ internal sealed class StreamMux
             return;
         }
 
-        if (_serving.Count >= _grid.Options.MaxCallsInFlight)
+        var serving = Volatile.Read(ref _serving)?.Count ?? 0;
+        if (serving >= _grid.Options.MaxCallsInFlight)
         {
             // A peer that opens streams without end gets a refusal per stream, not a table that grows.
             _session.Send(new Frame(Op.StreamConnectError, frame.MuxId, seq: (uint)Protocol.ErrorCode.Busy, flags: FrameFlags.Error,
-                payload: Encoding.UTF8.GetBytes($"'{_grid.Address}' already serves {_serving.Count} streams of '{_session.RemoteAddress}', the most it serves at once (MaxCallsInFlight).")));
+                payload: Encoding.UTF8.GetBytes($"'{_grid.Address}' already serves {serving} streams of '{_session.RemoteAddress}', the most it serves at once (MaxCallsInFlight).")));
             return;
         }
 
