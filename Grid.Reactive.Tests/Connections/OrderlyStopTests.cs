@@ -101,6 +101,9 @@ public sealed class OrderlyStopTests
                 Remotes = addresses,
                 Transport = new WebSocketTransport(),
                 Authenticator = new SharedSecretAuthenticator(Secret),
+
+                // No redial before the assertion reads LastError: a failed redial would replace the goodbye there.
+                Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMinutes(5), MaxDelay = TimeSpan.FromMinutes(5), StableAfter = TimeSpan.FromHours(1) },
             })).ToArray();
             foreach (var node in nodes)
             {
