@@ -167,6 +167,33 @@ public sealed class RemoteErrorTests
     }
 
     [Test]
+    public void Decode_OfHostileBytes_NeverThrows()
+    {
+        // A peer's error payload is untrusted: whatever follows the separator, decoding yields a message.
+        var random = new Random(11);
+        var valid = RemoteErrorPayload.Encode("m", "code", "Type", 1 << 20);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var bytes = i % 2 == 0 ? new byte[random.Next(0, 40)] : (byte[])valid.Clone();
+            if (i % 2 == 0)
+            {
+                random.NextBytes(bytes);
+            }
+            else
+            {
+                bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
+            }
+
+            if (bytes.Length > 0 && i % 3 == 0)
+            {
+                bytes[random.Next(bytes.Length)] = 0xFF;
+            }
+
+            Assert.That(() => RemoteErrorPayload.ToException(bytes), Throws.Nothing, Convert.ToHexString(bytes));
+        }
+    }
+
+    [Test]
     public void AGridErrorCode_IsBounded()
     {
         Assert.That(() => new GridErrorException("", "m"), Throws.ArgumentException);
