@@ -71,6 +71,8 @@ if [ "$build" -eq 1 ]; then
   dotnet build "$root/Grid.Reactive.FaultRun" -c Release --nologo -v q >/dev/null || { echo "build failed" >&2; exit 1; }
 fi
 [ -f "$dll" ] || { echo "$dll is missing: build the solution in Release first" >&2; exit 1; }
+# The checker first: synthetic wrong, duplicated, hung and late calls must land in the right columns of the books.
+dotnet "$dll" --role check || { echo "the books' self-check failed: no run with a checker that misses violations" >&2; exit 1; }
 
 keep=1
 if [ -z "$out" ]; then out=$(mktemp -d /tmp/faultrun.XXXXXX); keep=0; fi
