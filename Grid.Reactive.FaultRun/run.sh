@@ -326,7 +326,7 @@ sed -n '/^=== books/,$p' "$out/node1.log"
 echo
 for s in "${skipped[@]}"; do echo "skipped fault: $s"; done
 grep -q '"recoverMs": null' "$out/books.json" 2>/dev/null && echo "warning: a peer had no successful call between its fault's end and the end of the run"
-echo "books (JSON): $out/books.json"
+case $load_status in 0) [ "$keep" -eq 1 ] && echo "books (JSON): $out/books.json" || echo "(--out DIR keeps the logs and the JSON books of a passing run)" ;; *) echo "books (JSON): $out/books.json" ;; esac
 case $load_status in
   0) say "PASS: every call accounted for; none wrong, duplicated or hung"; exit 0 ;;
   2) say "FAIL: wrong, duplicated or hung calls (see the books)"; keep=1; exit 1 ;;
