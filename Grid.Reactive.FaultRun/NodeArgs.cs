@@ -48,8 +48,8 @@ internal sealed record NodeArgs
         return new NodeArgs
         {
             Role = role,
-            Address = role == "relay" ? "" : Get("address"),
-            Nodes = Get("nodes").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Address = role is "relay" or "check" ? "" : Get("address"),
+            Nodes = (role == "check" ? "" : Get("nodes")).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Secret = Opt("secret") ?? defaults.Secret,
             Concurrency = Int("concurrency", defaults.Concurrency),
             Think = Time("think", defaults.Think),

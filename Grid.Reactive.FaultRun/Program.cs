@@ -1,5 +1,5 @@
 // The fault run's node program: one process per node. Roles: "serve" (answers calls), "load" (also issues calls
-// to every other node and keeps the books), "relay" (the userspace latency relay). See README.md beside this file.
+// to every other node and keeps the books), "relay" (the userspace latency relay), "check" (the checker's own check). See README.md beside this file.
 using System.Runtime.InteropServices;
 using Grid.Reactive.FaultRun;
 
@@ -11,7 +11,7 @@ try
 catch (Exception e) when (e is ArgumentException or FormatException)
 {
     Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine("usage: --role serve|load|relay --address ip:port --nodes ip:port,ip:port,... [--secret s] [--concurrency 4] [--think 0ms] "
+    Console.Error.WriteLine("usage: --role serve|load|relay|check --address ip:port --nodes ip:port,ip:port,... [--secret s] [--concurrency 4] [--think 0ms] "
         + "[--deadline 2s] [--grace 3s] [--ping-interval 1s] [--ping-timeout 3s] [--books books.json] [--faults faults.log] "
         + "[--ready file] [--corrupt-every N (serve)] [--listen ip --control file (relay)]");
     return 64;
@@ -31,5 +31,6 @@ return parsed.Role switch
     "serve" => await GridNode.ServeAsync(parsed, stop.Token),
     "load" => await LoadNode.RunAsync(parsed, stop.Token),
     "relay" => await LatencyRelay.RunAsync(parsed, stop.Token),
+    "check" => SelfCheck.Run(),
     _ => 64,
 };

@@ -71,6 +71,8 @@ if [ "$build" -eq 1 ]; then
   dotnet build "$root/Grid.Reactive.FaultRun" -c Release --nologo -v q >/dev/null || { echo "build failed" >&2; exit 1; }
 fi
 [ -f "$dll" ] || { echo "$dll is missing: build the solution in Release first" >&2; exit 1; }
+# The checker first: synthetic wrong, duplicated, hung and late calls must land in the right columns of the books.
+dotnet "$dll" --role check || { echo "the books' self-check failed: no run with a checker that misses violations" >&2; exit 1; }
 
 keep=1
 if [ -z "$out" ]; then out=$(mktemp -d /tmp/faultrun.XXXXXX); keep=0; fi
@@ -324,7 +326,7 @@ sed -n '/^=== books/,$p' "$out/node1.log"
 echo
 for s in "${skipped[@]}"; do echo "skipped fault: $s"; done
 grep -q '"recoverMs": null' "$out/books.json" 2>/dev/null && echo "warning: a peer had no successful call between its fault's end and the end of the run"
-echo "books (JSON): $out/books.json"
+case $load_status in 0) [ "$keep" -eq 1 ] && echo "books (JSON): $out/books.json" || echo "(--out DIR keeps the logs and the JSON books of a passing run)" ;; *) echo "books (JSON): $out/books.json" ;; esac
 case $load_status in
   0) say "PASS: every call accounted for; none wrong, duplicated or hung"; exit 0 ;;
   2) say "FAIL: wrong, duplicated or hung calls (see the books)"; keep=1; exit 1 ;;
