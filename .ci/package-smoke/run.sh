@@ -5,8 +5,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 version="0.0.0-ci.$(date +%s).$$"
+# The run's packages leave NuGet's global cache with the run (only this run's version of the three).
+globals="$(dotnet nuget locals global-packages --list | sed 's/^global-packages: //')"
+trap 'rm -rf "$work" "$globals"grid.reactive/"$version" "$globals"grid.reactive.aspnetcore/"$version" "$globals"grid.reactive.testing/"$version"' EXIT
 
 dotnet pack "$root/Grid.Reactive.sln" -c Release --no-build -o "$work/feed" -p:GridReactiveVersion="$version" -v quiet -nologo
 ls "$work/feed"
