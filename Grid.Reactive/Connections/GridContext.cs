@@ -22,7 +22,7 @@ internal sealed class GridContext
         Dispatcher = new Dispatcher(options.Scheduler);
         Logger = options.Logger ?? NullLogger.Instance;
         User = new UserCode(Dispatcher, Logger);
-        LinkSettings = new LinkSettings(options.MaxMessageSize);
+        LinkSettings = new LinkSettings(options.MaxMessageSize) { Logger = options.Logger };
 
         // A restarted node must look different to its peers; the seed, when given, keeps simulations replayable.
         // With a seed it is replayable yet differs for a node restarted later on the same clock.
