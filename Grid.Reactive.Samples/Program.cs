@@ -1,7 +1,8 @@
 // The sample grid: three nodes on loopback WebSockets in one process. It shows connection states as they change,
 // single requests across every pair, questions to all nodes at once composed with LINQ, errors as values, and a
 // node restarting while its peers reconnect by themselves; then a grid in virtual time (VirtualTimeDemo.cs), the way
-// to test timing. It ends on its own with exit code 0.
+// to test timing. It ends on its own with exit code 0. With --tls it runs the same grid over wss with mutual TLS,
+// on certificates of a CA made on the fly (SampleCertificates.cs).
 using System.Net;
 using System.Net.Sockets;
 using System.Reactive.Linq;
@@ -23,7 +24,12 @@ var handlers = new
 var firehoseSent = 0;
 var secret = Encoding.UTF8.GetBytes("sample-grid-shared-secret-0123456789");
 var addresses = Enumerable.Range(0, 3).Select(_ => $"127.0.0.1:{FreePort()}").ToArray();
-var transport = new WebSocketTransport();
+var tls = args.Contains("--tls") ? SampleCertificates.MutualTls() : null;
+var transport = tls is null ? new WebSocketTransport() : new WebSocketTransport(new WebSocketTransportOptions { Tls = tls });
+if (tls is not null)
+{
+    Console.WriteLine("Over wss, with mutual TLS: every node shows a certificate of a CA made for this run, and trusts only that CA.");
+}
 
 Manager NewNode(string address)
 {

@@ -12,6 +12,7 @@ public sealed class TlsTests
     private static readonly TestCertificates Cluster = new("Cluster CA");
     private static readonly TestCertificates Other = new("Some other CA");
     private readonly List<Manager> _nodes = [];
+    private readonly Dictionary<Manager, CapturingLogger> _logs = [];
 
     [OneTimeTearDown]
     public static void DisposeCertificates()
@@ -29,19 +30,27 @@ public sealed class TlsTests
         }
 
         _nodes.Clear();
+        _logs.Clear();
     }
 
     private async Task<Manager[]> StartAsync(Func<int, GridTlsOptions?> tls, string[]? addresses = null)
     {
         addresses ??= [FreePort.NextAddress(), FreePort.NextAddress()];
+        var logs = addresses.Select(_ => new CapturingLogger()).ToArray();
         var nodes = addresses.Select((a, i) => new Manager(new ManagerOptions
         {
+            Logger = logs[i],
             Address = a,
             Remotes = addresses,
             Transport = new WebSocketTransport(new WebSocketTransportOptions { Tls = tls(i) }),
             Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
             Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
         })).ToArray();
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            _logs[nodes[i]] = logs[i];
+        }
+
         foreach (var node in nodes)
         {
             RegisterBasics(node);
@@ -62,6 +71,27 @@ public sealed class TlsTests
 
     private static Connection Dialer(Manager[] nodes) => nodes.Select(n => n.Connections.Single()).Single(c => c.IsDialer);
 
+    /// <summary>The accepting node logged the refused TLS handshake, once, as a warning from the grid's logger.</summary>
+    private async Task AcceptorLoggedTheRefusalAsync(Manager[] nodes)
+    {
+        var acceptor = nodes.Single(n => !n.Connections.Single().IsDialer);
+        await _logs[acceptor].WaitForAsync("TLS handshake refused on wss://" + acceptor.Address).WaitAsync(RealGrid.Guard);
+        Assert.That(_logs[acceptor].Lines.Where(l => l.Text.StartsWith("TLS handshake refused", StringComparison.Ordinal)).Select(l => l.Level),
+            Has.All.EqualTo(Microsoft.Extensions.Logging.LogLevel.Warning));
+    }
+
+    private static string[] AddressesWhere(Func<string, string, bool> dialsFirst)
+    {
+        string[] addresses;
+        do
+        {
+            addresses = [FreePort.NextAddress(), FreePort.NextAddress()];
+        }
+        while (!dialsFirst(addresses[1], addresses[0]));
+
+        return addresses;
+    }
+
     private static async Task<Exception> DialFailsAsync(Connection dialer)
     {
         // Two failed attempts in a row: the refusal is not a start-up race.
@@ -78,6 +108,7 @@ public sealed class TlsTests
 
         var echo = await nodes[0].Connections.Single().Request(Echo, Bytes("over tls")).ToTask().WaitAsync(RealGrid.Guard);
         Assert.That(Text(echo), Does.EndWith(":over tls"));
+        Assert.That(_logs.Values.SelectMany(l => l.Lines).Select(l => l.Text), Has.None.Contains("TLS handshake refused"), "a healthy grid logs no refusal");
     }
 
     [Test]
@@ -102,6 +133,7 @@ public sealed class TlsTests
         var nodes = await StartAsync(i => Node(i == 0 ? Other : Cluster), addresses);
         var refused = await DialFailsAsync(nodes[1].Connections.Single());
         Assert.That(refused.ToString(), Does.Contain("SSL").IgnoreCase.Or.Contain("certificate").IgnoreCase);
+        await AcceptorLoggedTheRefusalAsync(nodes);
     }
 
     [Test]
@@ -110,6 +142,7 @@ public sealed class TlsTests
         var nodes = await StartAsync(_ => Node(Cluster, expired: true));
         var refused = await DialFailsAsync(Dialer(nodes));
         Assert.That(refused.ToString(), Does.Contain("SSL").IgnoreCase.Or.Contain("certificate").IgnoreCase);
+        await AcceptorLoggedTheRefusalAsync(nodes);
     }
 
     [Test]
@@ -119,17 +152,17 @@ public sealed class TlsTests
         var refused = await DialFailsAsync(Dialer(nodes));
         Assert.That(refused, Is.Not.Null);
         Assert.That(nodes.All(n => n.Connections.Single().State != ConnectionState.Connected), Is.True);
+        await AcceptorLoggedTheRefusalAsync(nodes);
     }
 
     [Test]
     public async Task APlainWsDialer_ToAWssNode_IsRefused()
     {
-        var addresses = new[] { FreePort.NextAddress(), FreePort.NextAddress() };
-        var nodes = await StartAsync(i => i == 0 ? Node(Cluster) : null, addresses);
-        var plain = nodes[1].Connections.Single();
-        var secure = nodes[0].Connections.Single();
-        var refused = await DialFailsAsync(plain.IsDialer ? plain : secure);
+        // Node 1 speaks plain ws and dials node 0, which serves wss only.
+        var nodes = await StartAsync(i => i == 0 ? Node(Cluster) : null, AddressesWhere(Grid.Reactive.Connections.DialDirection.ShouldDial));
+        var refused = await DialFailsAsync(nodes[1].Connections.Single());
         Assert.That(refused, Is.Not.Null);
+        await AcceptorLoggedTheRefusalAsync(nodes);
     }
 
     [Test]

@@ -23,7 +23,7 @@ internal sealed class GridContext
         Logs = new GridLoggers(options.LoggerFactory, options.Logger);
         Metrics = GridMetrics.For(options.MeterFactory);
         User = new UserCode(Dispatcher, Logs.UserCode);
-        LinkSettings = new LinkSettings(options.MaxMessageSize);
+        LinkSettings = new LinkSettings(options.MaxMessageSize) { Logger = Logs.Transport };
 
         // A restarted node must look different to its peers; the seed, when given, keeps simulations replayable.
         // With a seed it is replayable yet differs for a node restarted later on the same clock.

@@ -73,6 +73,9 @@ internal interface ILinkHandler
 /// <param name="MaxMessageSize">Largest transport message accepted, in bytes; a larger one closes the link with a <see cref="ProtocolException"/>.</param>
 internal sealed record LinkSettings(int MaxMessageSize)
 {
+    /// <summary>The grid's logger, for what the transport itself must report (a refused TLS handshake); null for none.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
+
     /// <summary>
     /// Largest message accepted before the handshake has succeeded: a handshake fits (two addresses and a token of at
     /// most 1 KiB each), a 15 MiB "message" from a stranger does not.

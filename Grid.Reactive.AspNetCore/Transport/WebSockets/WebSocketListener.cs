@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.WebSockets;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Grid.Reactive.Transport;
 
@@ -71,10 +72,18 @@ internal sealed class WebSocketListener : IAsyncDisposable
         // The empty builder reads no configuration files or environment variables and registers no logging provider:
         // only what is added here runs.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        var refusals = options.Tls is not null && settings.Logger is { } gridLogger ? new TlsRefusalLog(gridLogger, address.ToString()) : null;
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http1);
+            kestrel.ConfigureEndpointDefaults(endpoint =>
+            {
+                endpoint.Protocols = HttpProtocols.Http1;
+                if (refusals is not null)
+                {
+                    endpoint.Use(refusals.Middleware); // outside Kestrel's HTTPS middleware: sees every TLS connection end
+                }
+            });
             if (options.Tls is { } tls)
             {
                 kestrel.ConfigureHttpsDefaults(https =>
@@ -89,6 +98,11 @@ internal sealed class WebSocketListener : IAsyncDisposable
         if (options.Tls is not null)
         {
             builder.WebHost.UseKestrelHttpsConfiguration();
+            if (refusals is not null)
+            {
+                // Kestrel reports a failed TLS handshake only to its own debug log: the grid's log gets one warning.
+                builder.Logging.AddProvider(refusals).AddFilter<TlsRefusalLog>(TlsRefusalLog.HttpsCategory, LogLevel.Debug);
+            }
         }
 
         builder.WebHost.UseUrls(address.HttpUrl);
@@ -158,6 +172,7 @@ internal sealed class WebSocketListener : IAsyncDisposable
     /// <summary>Accepts one grid link on <paramref name="context"/> and holds the request until the link ends.</summary>
     public async Task HandleAsync(HttpContext context)
     {
+        TlsRefusalLog.MarkRequest(context);
         // The application's routing matched a hosted listener's path already (under any path base).
         if (_app is not null && !context.Request.Path.Equals(_path))
         {
