@@ -236,7 +236,7 @@ public sealed class Connection : IObservable<ConnectionState>
 
         if (IsDialer)
         {
-            CountDial("connected", null);
+            _grid.Metrics.Dial("connected", null);
         }
 
         // A newer link from the same peer wins (the peer restarted or redialled before we noticed the old one die);
@@ -336,7 +336,7 @@ public sealed class Connection : IObservable<ConnectionState>
     /// </summary>
     private void LogDialFailed(Exception error, int failures, TimeSpan delay)
     {
-        CountDial("failed", error);
+        _grid.Metrics.Dial("failed", error);
         var kind = error.GetType().FullName ?? error.GetType().Name;
         bool first;
         lock (_gate)
@@ -353,16 +353,6 @@ public sealed class Connection : IObservable<ConnectionState>
         else
         {
             ConnectionLog.DialFailed(_grid.Logs.Connection, LocalAddress, RemoteAddress, failures, delay, error.Message);
-        }
-    }
-
-    private void CountDial(string outcome, Exception? error)
-    {
-        var dials = _grid.Metrics.Dials;
-        if (dials.Enabled)
-        {
-            dials.Add(1, new KeyValuePair<string, object?>("grid.dial.outcome", outcome),
-                new KeyValuePair<string, object?>("error.type", error?.GetType().FullName));
         }
     }
 
