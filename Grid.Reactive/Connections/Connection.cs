@@ -276,7 +276,7 @@ public sealed class Connection : IObservable<ConnectionState>
 
         if (IsDialer)
         {
-            CountDial("connected", null);
+            _grid.Metrics.Dial("connected", null);
         }
 
         // The peer restarted, or redialled after the old link died before we noticed.
@@ -391,7 +391,7 @@ public sealed class Connection : IObservable<ConnectionState>
     /// </summary>
     private void LogDialFailed(Exception error, int failures, TimeSpan delay)
     {
-        CountDial("failed", error);
+        _grid.Metrics.Dial("failed", error);
         var kind = error.GetType().FullName ?? error.GetType().Name;
         bool first;
         lock (_gate)
@@ -408,16 +408,6 @@ public sealed class Connection : IObservable<ConnectionState>
         else
         {
             ConnectionLog.DialFailed(_grid.Logs.Connection, LocalAddress, RemoteAddress, failures, delay, error.Message);
-        }
-    }
-
-    private void CountDial(string outcome, Exception? error)
-    {
-        var dials = _grid.Metrics.Dials;
-        if (dials.Enabled)
-        {
-            dials.Add(1, new KeyValuePair<string, object?>("grid.dial.outcome", outcome),
-                new KeyValuePair<string, object?>("error.type", error?.GetType().FullName));
         }
     }
 

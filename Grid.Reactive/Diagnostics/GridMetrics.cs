@@ -93,6 +93,16 @@ internal sealed class GridMetrics
         return tracked;
     }
 
+    /// <summary>Counts one dial of this node by its outcome (<c>connected</c>, <c>failed</c>).</summary>
+    public void Dial(string outcome, Exception? error)
+    {
+        if (Dials.Enabled)
+        {
+            Dials.Add(1, new KeyValuePair<string, object?>("grid.dial.outcome", outcome),
+                new KeyValuePair<string, object?>("error.type", error?.GetType().FullName));
+        }
+    }
+
     /// <summary>Counts one transport message sent or received.</summary>
     public void Message(int bytes, bool transmit)
     {

@@ -18,7 +18,7 @@ public readonly struct Frame
     /// <param name="seq">Sequence number (stream messages), count (credit, merged) or 0.</param>
     /// <param name="deadlineMs">Milliseconds the receiver has to answer; 0 for none.</param>
     /// <param name="handlerId">The handler a request or stream is for; 0 for other frames.</param>
-    /// <param name="flags">Frame flags. <see cref="FrameFlags.Subroute"/> and <see cref="FrameFlags.Checksum"/> are managed by the encoder.</param>
+    /// <param name="flags">Frame flags. <see cref="FrameFlags.Subroute"/>, <see cref="FrameFlags.Checksum"/> and <see cref="FrameFlags.TraceContext"/> are managed by the encoder.</param>
     /// <param name="payload">The payload. Empty with <see cref="FrameFlags.Empty"/> means an empty array, without it null.</param>
     /// <param name="subroute">The handler's static subroute, or null.</param>
     public Frame(Op op, ulong muxId = 0, uint seq = 0, uint deadlineMs = 0, ushort handlerId = 0,
