@@ -58,5 +58,8 @@ internal sealed record ScaleResult
 
     public required TimeSpan Wall { get; init; }
 
+    /// <summary>Processor time of the whole process during the run (all threads; the grid itself runs on one).</summary>
+    public required TimeSpan Cpu { get; init; }
+
     public required string WallPhases { get; init; }
 }

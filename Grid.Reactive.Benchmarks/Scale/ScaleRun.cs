@@ -23,11 +23,13 @@ internal static class ScaleRun
     public static ScaleResult Measure(int n, int seed, Action<string> log)
     {
         var wall = Stopwatch.StartNew();
+        var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
         var phases = new List<string>();
         void Phase(string name)
         {
-            phases.Add(string.Create(CultureInfo.InvariantCulture, $"{name} {wall.Elapsed.TotalSeconds:0.0}s"));
-            log(string.Create(CultureInfo.InvariantCulture, $"  {name}: {wall.Elapsed.TotalSeconds:0.0} s wall"));
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart;
+            phases.Add(string.Create(CultureInfo.InvariantCulture, $"{name} {cpu.TotalSeconds:0.0}s"));
+            log(string.Create(CultureInfo.InvariantCulture, $"  {name}: {wall.Elapsed.TotalSeconds:0.0} s wall, {cpu.TotalSeconds:0.0} s CPU (so far)"));
         }
 
         var scheduler = new TestScheduler();
@@ -128,6 +130,7 @@ internal static class ScaleRun
             MaxNodeDialsPerSecond = nodeSecond,
             MaxNodeCutDialers = cutDialers,
             Wall = wall.Elapsed,
+            Cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart,
             WallPhases = string.Join(", ", phases),
         };
     }

@@ -83,7 +83,7 @@ public static class ScaleRunner
         text.Append(Row("most dials by one node at one instant", r => r.MaxNodeDialsAtOnce.ToString(CultureInfo.InvariantCulture)));
         text.Append(Row("most dials by one node in one second / its share per second", r => string.Create(CultureInfo.InvariantCulture,
             $"{r.MaxNodeDialsPerSecond} / {r.MaxNodeCutDialers / r.MaxDelay.TotalSeconds:0.0}")));
-        text.Append(Row("wall time", r => Seconds(r.Wall)));
+        text.Append(Row("wall time (CPU time)", r => $"{Seconds(r.Wall)} ({Seconds(r.Cpu)})"));
         return text.ToString();
     }
 

@@ -13,9 +13,12 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     private byte[] _buffer;
     private int _written;
 
+    private readonly int _initialCapacity;
+
     public PooledBufferWriter(int initialCapacity = 4096)
     {
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
+        _initialCapacity = Math.Max(initialCapacity, 256);
+        _buffer = ArrayPool<byte>.Shared.Rent(_initialCapacity);
     }
 
     /// <summary>Bytes written since the last <see cref="Clear"/>.</summary>
@@ -35,6 +38,18 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         {
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = ArrayPool<byte>.Shared.Rent(4096);
+        }
+    }
+
+    /// <summary>Forgets the written bytes and gives the array back to the pool; the next write rents one again.</summary>
+    public void Release()
+    {
+        var buffer = _buffer;
+        _buffer = [];
+        _written = 0;
+        if (buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -61,16 +76,7 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         return _buffer.AsSpan(_written);
     }
 
-    public void Dispose()
-    {
-        var buffer = _buffer;
-        _buffer = [];
-        _written = 0;
-        if (buffer.Length > 0)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    public void Dispose() => Release();
 
     private void Ensure(int sizeHint)
     {
@@ -85,7 +91,7 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         }
 
         var needed = checked(_written + sizeHint);
-        var next = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
+        var next = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Max(_buffer.Length * 2, _initialCapacity)));
         _buffer.AsSpan(0, _written).CopyTo(next);
         if (_buffer.Length > 0)
         {

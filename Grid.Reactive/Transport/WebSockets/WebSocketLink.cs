@@ -12,7 +12,9 @@ namespace Grid.Reactive.Transport;
 /// <remarks>
 /// <para>
 /// Reader: one loop, started by <see cref="Start"/>, receives into a pooled buffer that doubles up to the largest message
-/// size and delivers each whole message to the handler.
+/// size and delivers each whole message to the handler. Between messages it waits with a zero-byte receive, and gives
+/// its buffer back to the pool when that wait does not complete at once: an idle link holds no receive buffer (nor a
+/// send buffer: the writer gives its own back whenever it runs dry).
 /// Writer: a pass on the thread pool, at most one at a time (a <see cref="FlushGate"/>), pulls messages from the handler
 /// and sends each; it continues after an asynchronous send through a cached continuation, so a flush allocates nothing.
 /// No lock is taken per message.
@@ -225,6 +227,8 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
                     break;
                 }
 
+                // Run dry: the send buffer goes back to the pool while the writer context is still ours.
+                _output.Release();
                 if (_flush.TryEnd())
                 {
                     return;
@@ -302,8 +306,10 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
 
     private async Task ReadLoopAsync()
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(_receiveBufferSize, LinkSettings.UnauthenticatedMaxMessageSize));
+        // Rented when a message starts to arrive; given back while the link waits idle for the next one.
+        byte[]? buffer = null;
         var count = 0;
+        var betweenMessages = true;
         Exception? error = null;
         var peerClosed = false;
         try
@@ -312,13 +318,32 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
             {
                 var limit = Volatile.Read(ref _admitted) != 0 ? _maxMessageSize : Math.Min(_maxMessageSize, LinkSettings.UnauthenticatedMaxMessageSize);
                 var cap = (int)Math.Min((long)limit + 1, Array.MaxLength);
-                if (count == buffer.Length)
+                ValueWebSocketReceiveResult result;
+                if (betweenMessages)
                 {
-                    buffer = Grow(buffer, count, cap);
+                    // Wait for the next message without a buffer; a busy link finds it there at once and keeps its buffer.
+                    betweenMessages = false;
+                    var next = _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
+                    if (!next.IsCompleted && buffer is not null)
+                    {
+                        Release(buffer);
+                        buffer = null;
+                    }
+
+                    result = await next.ConfigureAwait(false);
+                }
+                else
+                {
+                    buffer ??= ArrayPool<byte>.Shared.Rent(Volatile.Read(ref _admitted) != 0 ? _receiveBufferSize : Math.Min(_receiveBufferSize, LinkSettings.UnauthenticatedMaxMessageSize));
+                    if (count == buffer.Length)
+                    {
+                        buffer = Grow(buffer, count, cap);
+                    }
+
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(count, Math.Min(buffer.Length, cap) - count), CancellationToken.None)
+                        .ConfigureAwait(false);
                 }
 
-                var result = await _socket.ReceiveAsync(buffer.AsMemory(count, Math.Min(buffer.Length, cap) - count), CancellationToken.None)
-                    .ConfigureAwait(false);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     peerClosed = true;
@@ -329,6 +354,7 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
                 {
                     // Closing: drain what still arrives until the peer's close frame, without delivering or growing.
                     count = 0;
+                    betweenMessages = result.EndOfMessage;
                     continue;
                 }
 
@@ -337,6 +363,7 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
                 {
                     TryClose(new ProtocolException($"{Description}: received a {result.MessageType} message; grid links carry binary messages only."));
                     count = 0;
+                    betweenMessages = result.EndOfMessage;
                 }
                 else if (count > limit)
                 {
@@ -347,12 +374,14 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
                 }
                 else if (result.EndOfMessage)
                 {
-                    Deliver(buffer.AsMemory(0, count));
+                    // An empty message ends in the zero-byte wait itself, before any buffer.
+                    Deliver(buffer is null ? ReadOnlyMemory<byte>.Empty : buffer.AsMemory(0, count));
                     count = 0;
-                    if (buffer.Length > ShrinkAbove && buffer.Length > _receiveBufferSize)
+                    betweenMessages = true;
+                    if (buffer is not null && buffer.Length > ShrinkAbove && buffer.Length > _receiveBufferSize)
                     {
                         Release(buffer);
-                        buffer = ArrayPool<byte>.Shared.Rent(_receiveBufferSize);
+                        buffer = null;
                     }
                 }
             }
@@ -376,7 +405,10 @@ internal sealed class WebSocketLink : ILink, IThreadPoolWorkItem
         TryNotifyClosed();
         await _shutdownDone.Task.ConfigureAwait(false);
         _socket.Dispose();
-        Release(buffer);
+        if (buffer is not null)
+        {
+            Release(buffer);
+        }
         _completion.TrySetResult();
     }
 
