@@ -40,6 +40,23 @@ public sealed class TraceContextFieldTests
     }
 
     [Test]
+    public void TheFastReader_ReadsATracedFrame_AsTheFullReaderDoes()
+    {
+        var context = Context("k=v");
+        foreach (var frame in new[]
+                 {
+                     new Frame(Op.Request, 1, deadlineMs: 100, handlerId: 5, payload: new byte[] { 1, 2 }) { TraceContext = context },
+                     new Frame(Op.StreamConnect, 2, handlerId: 6, flags: FrameFlags.Empty, subroute: "disk-3") { TraceContext = context },
+                 })
+        {
+            var message = Encode(frame);
+            Assert.That(FastFrameReader.TryRead(message, 0, message.Length, out var fast, out var next, out _), Is.True);
+            Assert.That(next, Is.EqualTo(message.Length));
+            Assert.That(Describe(fast), Is.EqualTo(Describe(MessageReader.ReadFrameFully(message, 0, message.Length, out _, out _))));
+        }
+    }
+
+    [Test]
     public void TheDecodedContext_IsTheCallersW3CContext_WithItsTraceState()
     {
         using var activity = new Activity("t").SetIdFormat(ActivityIdFormat.W3C).Start();

@@ -5,7 +5,7 @@ namespace Grid.Reactive.Protocol;
 
 /// <summary>
 /// Decodes a frame straight from a span when it uses the plain encodings the grid writes (a fixarray, unsigned
-/// integers, bin or nil, a short string). Anything else (signed or odd encodings, a checksum, a trace context, anything malformed) makes
+/// integers, bin or nil, a short string). Anything else (signed or odd encodings, a checksum, anything malformed) makes
 /// it return false without judging, and <see cref="MessageReader"/> reads the frame fully, with its exact errors. So
 /// whatever this accepts, the full reader accepts the same way; it only saves the general reader's overhead on the hot
 /// path.
@@ -14,6 +14,7 @@ internal static class FastFrameReader
 {
     private const byte FixArray7 = 0x97;
     private const byte FixArray8 = 0x98;
+    private const byte FixArray9 = 0x99;
 
     public static bool TryRead(ReadOnlyMemory<byte> message, int start, int end, out Frame frame, out int next, out int payloadOffset)
     {
@@ -21,12 +22,12 @@ internal static class FastFrameReader
         next = payloadOffset = 0;
         var span = message.Span[..end];
         var p = start;
-        if (p >= end || span[p] is not (FixArray7 or FixArray8))
+        if (p >= end || span[p] is not (FixArray7 or FixArray8 or FixArray9))
         {
             return false;
         }
 
-        var withSubroute = span[p] == FixArray8;
+        var fields = span[p] - FixArray7 + ProtocolConstants.FrameFields;
         p++;
         if (!TryUInt(span, ref p, out var muxId) || !TryUInt(span, ref p, out var seq) || seq > uint.MaxValue
             || !TryUInt(span, ref p, out var deadline) || deadline > uint.MaxValue
@@ -39,8 +40,12 @@ internal static class FastFrameReader
 
         var op = (Op)opValue;
         var flags = (FrameFlags)flagValue;
-        if (!FrameCodec.IsKnownOp(op) || (flags & ~FrameCodec.KnownFlags) != 0 || (flags & (FrameFlags.Checksum | FrameFlags.TraceContext)) != 0
-            || ((flags & FrameFlags.Subroute) != 0) != withSubroute || !TryBinary(span, ref p, out var offset, out var length))
+        var withSubroute = (flags & FrameFlags.Subroute) != 0;
+        var withTrace = (flags & FrameFlags.TraceContext) != 0;
+        if (!FrameCodec.IsKnownOp(op) || (flags & ~FrameCodec.KnownFlags) != 0 || (flags & FrameFlags.Checksum) != 0
+            || fields != ProtocolConstants.FrameFields + (withSubroute ? 1 : 0) + (withTrace ? 1 : 0)
+            || (withTrace && op is not (Op.Request or Op.StreamConnect))
+            || !TryBinary(span, ref p, out var offset, out var length))
         {
             return false;
         }
@@ -51,9 +56,25 @@ internal static class FastFrameReader
             return false;
         }
 
+        ReadOnlyMemory<byte> traceContext = default;
+        if (withTrace)
+        {
+            // Nil or a length out of range is an error the full reader words.
+            if (p >= span.Length || span[p] == 0xc0 || !TryBinary(span, ref p, out var traceOffset, out var traceLength)
+                || traceLength is < Diagnostics.TraceContextCodec.FixedBytes or > Diagnostics.TraceContextCodec.MaxBytes)
+            {
+                return false;
+            }
+
+            traceContext = message.Slice(traceOffset, traceLength);
+        }
+
         next = p;
         payloadOffset = offset;
-        frame = new Frame(op, muxId, (uint)seq, (uint)deadline, (ushort)handler, flags, message.Slice(offset, length), subroute);
+        frame = new Frame(op, muxId, (uint)seq, (uint)deadline, (ushort)handler, flags, message.Slice(offset, length), subroute)
+        {
+            TraceContext = traceContext,
+        };
         return true;
     }
 
