@@ -29,6 +29,7 @@ public static class ScaleRunner
             {
                 var result = ScaleRun.Measure(n, options.ScaleSeed, Console.WriteLine);
                 results.Add(result);
+                Console.WriteLine(Table([result]));
                 failed |= result.ReconnectTime is null;
             }
             catch (InvalidOperationException ex)
