@@ -22,7 +22,7 @@ namespace Grid.Reactive;
 /// itself (a throw is logged), never the connection, its redials or other observers.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The subjects end with the manager: Shutdown completes them.")]
-public sealed class Connection : IObservable<ConnectionState>
+public sealed partial class Connection : IObservable<ConnectionState>
 {
     private readonly GridContext _grid;
     private readonly Subject<ConnectionState> _changes = new();
@@ -207,30 +207,6 @@ public sealed class Connection : IObservable<ConnectionState>
     /// <returns>The description.</returns>
     public override string ToString() => $"{LocalAddress} -> {RemoteAddress} ({State})";
 
-    internal void Start()
-    {
-        if (!IsDialer)
-        {
-            return;
-        }
-
-        // Subscribed on the scheduler, so that every node of a grid started together is listening before anyone dials.
-        var dialing = Observable.Defer(() => ConnectAttempt.Create(this, _grid, _framesIn, _framesOut))
-            .RetryWhen(failures => failures.Select(OnAttemptFailed).Switch())
-            .SubscribeOn(_grid.Scheduler)
-            .Subscribe(static _ => { }, static _ => { });
-        lock (_gate)
-        {
-            if (_shutDown)
-            {
-                dialing.Dispose();
-                return;
-            }
-
-            _dialing = dialing;
-        }
-    }
-
     /// <summary>
     /// Makes <paramref name="session"/>, which passed its handshake, the connection's session; any thread. A newer
     /// session replaces a live one only when the peer proved it restarted (another instance id) or the live one's link
@@ -382,64 +358,5 @@ public sealed class Connection : IObservable<ConnectionState>
         }
 
         Handlers.HandlerRegistry.ValidateSubroute(subroute);
-    }
-
-    /// <summary>
-    /// A dial failed (a session that was up and ended is told by Disconnected instead). The first failure tells at
-    /// Warning that the peer is unreachable, and again only when the reason changes (another exception type); the
-    /// following failures are Debug, and the next connect says the peer is back.
-    /// </summary>
-    private void LogDialFailed(Exception error, int failures, TimeSpan delay)
-    {
-        _grid.Metrics.Dial("failed", error);
-        var kind = error.GetType().FullName ?? error.GetType().Name;
-        bool first;
-        lock (_gate)
-        {
-            _failedDials++;
-            first = !string.Equals(_unreachableReason, kind, StringComparison.Ordinal);
-            _unreachableReason = kind;
-        }
-
-        if (first)
-        {
-            ConnectionLog.PeerUnreachable(_grid.Logs.Connection, LocalAddress, RemoteAddress, error.Message, delay);
-        }
-        else
-        {
-            ConnectionLog.DialFailed(_grid.Logs.Connection, LocalAddress, RemoteAddress, failures, delay, error.Message);
-        }
-    }
-
-    private IObservable<long> OnAttemptFailed(Exception error)
-    {
-        var policy = _grid.Options.Reconnect;
-        int failures;
-        double sample;
-        bool lostStable;
-        bool wasConnected;
-        lock (_gate)
-        {
-            Volatile.Write(ref _lastError, error);
-            if (_shutDown)
-            {
-                return Observable.Never<long>();
-            }
-
-            lostStable = _connectedAtTicks >= 0 && _grid.Scheduler.Now.UtcTicks - _connectedAtTicks >= policy.StableAfter.Ticks;
-            wasConnected = _connectedAtTicks >= 0;
-            _connectedAtTicks = -1;
-            failures = lostStable ? _failures = 0 : ++_failures;
-            sample = _jitter.NextDouble();
-            SetState(ConnectionState.Disconnected);
-        }
-
-        var delay = lostStable ? TimeSpan.Zero : policy.DelayFor(failures, sample);
-        if (!wasConnected)
-        {
-            LogDialFailed(error, failures, delay);
-        }
-
-        return Observable.Timer(delay, _grid.Scheduler);
     }
 }

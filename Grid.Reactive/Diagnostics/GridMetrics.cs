@@ -77,6 +77,43 @@ internal sealed class GridMetrics
         return ByMeter.GetValue(meter, static m => new GridMetrics(m));
     }
 
+    /// <summary>
+    /// Records one call's duration on <paramref name="histogram"/> with the RPC tags both sides share;
+    /// <paramref name="remote"/> (the server's address) only on the client side. No-op when nobody listens.
+    /// </summary>
+    public static void RecordCall(Histogram<double> histogram, long startTicks, long nowTicks, ushort handler, string? remote,
+        string kind, string outcome, string? subroute, Exception? error)
+    {
+        if (startTicks < 0 || !histogram.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList
+        {
+            { "rpc.system", GridDiagnostics.RpcSystem },
+            { "rpc.method", MethodName(handler) },
+            { "grid.call.kind", kind },
+            { "grid.outcome", outcome },
+        };
+        if (remote is not null)
+        {
+            tags.Add("server.address", remote);
+        }
+
+        if (subroute is not null)
+        {
+            tags.Add("grid.subroute", subroute);
+        }
+
+        if (error is not null)
+        {
+            tags.Add("error.type", error.GetType().FullName);
+        }
+
+        histogram.Record(TimeSpan.FromTicks(Math.Max(0, nowTicks - startTicks)).TotalSeconds, tags);
+    }
+
     /// <summary>The <c>rpc.method</c> of a handler: its id as text, made once per id.</summary>
     public static string MethodName(ushort handler) =>
         MethodNames.GetOrAdd(handler, static id => id.ToString(System.Globalization.CultureInfo.InvariantCulture));

@@ -150,28 +150,6 @@ internal sealed class ServerCallTelemetry
             GridTracing.Stop(_activity, error, outcome);
         }
 
-        var histogram = _grid.Metrics.ServerCallDuration;
-        if (_startTicks >= 0 && histogram.Enabled)
-        {
-            var seconds = TimeSpan.FromTicks(Math.Max(0, _grid.Scheduler.Now.UtcTicks - _startTicks)).TotalSeconds;
-            var tags = new TagList
-            {
-                { "rpc.system", GridDiagnostics.RpcSystem },
-                { "rpc.method", GridMetrics.MethodName(_handler) },
-                { "grid.call.kind", _kind },
-                { "grid.outcome", outcome },
-            };
-            if (_subroute is not null)
-            {
-                tags.Add("grid.subroute", _subroute);
-            }
-
-            if (error is not null)
-            {
-                tags.Add("error.type", error.GetType().FullName);
-            }
-
-            histogram.Record(seconds, tags);
-        }
+        GridMetrics.RecordCall(_grid.Metrics.ServerCallDuration, _startTicks, _grid.Scheduler.Now.UtcTicks, _handler, remote: null, _kind, outcome, _subroute, error);
     }
 }
