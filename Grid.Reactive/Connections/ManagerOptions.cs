@@ -111,7 +111,9 @@ public sealed record ManagerOptions
     /// <summary>
     /// Most accepted links waiting for their handshake at once; beyond it a new link is closed at once (and logged),
     /// so sockets that connect and never handshake cannot pile up. Each waits at most <see cref="HandshakeTimeout"/>,
-    /// and before its handshake a link accepts only small messages (8 KiB). Default 256.
+    /// and before its handshake a link accepts only small messages (8 KiB). Default 256. At a cold start about half of
+    /// a grid's nodes dial each node at once, so a grid of more than about 500 nodes should raise it to its node count
+    /// (a link closed over the cap is redialled after a backoff, so too low a cap slows a cold start, nothing more).
     /// </summary>
     public int MaxPendingHandshakes { get; init; } = 256;
 
