@@ -7,6 +7,10 @@ using System.Text;
 using Grid.Reactive.Connections;
 using Grid.Reactive.Tests.Support;
 using Grid.Reactive.Tests.Transport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.WebSockets;
+using Microsoft.Extensions.DependencyInjection;
 using static Grid.Reactive.Tests.Support.TestHandlers;
 
 namespace Grid.Reactive.Tests.Security;
@@ -115,6 +119,53 @@ public sealed class ChannelBindingTests
         var echo = await (await ConnectedAsync(dialer, acceptor)).Request(Echo, Bytes("relayed")).ToTask().WaitAsync(RealGrid.Guard);
         Assert.That(Text(echo), Does.EndWith(":relayed"));
         Assert.That(relay.Relayed.IsCompletedSuccessfully, Is.True, "the link went through the relay");
+    }
+
+    [Test]
+    public async Task AHostedAcceptor_BindsToTheCertificateKestrelPresented()
+    {
+        // The hosted node has no ServerCertificate in its grid options: its binding can only come from Kestrel's connection.
+        string hostedAddress, peerAddress;
+        do
+        {
+            (hostedAddress, peerAddress) = (FreePort.NextAddress(), FreePort.NextAddress());
+        }
+        while (!DialDirection.ShouldDial(peerAddress, hostedAddress));
+
+        string[] all = [hostedAddress, peerAddress];
+        using var certificate = Cluster.Issue();
+        var transport = new WebSocketTransport(new WebSocketTransportOptions { SelfHost = false, Tls = new GridTlsOptions { TrustedRoots = [Cluster.Authority] } });
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateEmptyBuilder(new Microsoft.AspNetCore.Builder.WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Loopback, int.Parse(hostedAddress.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture), l => l.UseHttps(certificate)));
+        builder.Services.AddRouting();
+        builder.Services.AddWebSockets(_ => { });
+        var app = builder.Build();
+        _owned.Add(app);
+        app.UseWebSockets();
+        app.UseRouting();
+        app.MapGrid(transport);
+        await app.StartAsync();
+
+        ManagerOptions Options(string address, GridTransport nodeTransport) => new()
+        {
+            Address = address,
+            Remotes = all,
+            Transport = nodeTransport,
+            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
+            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
+        };
+
+        var hosted = new Manager(Options(hostedAddress, transport));
+        var peer = new Manager(Options(peerAddress, new WebSocketTransport(new WebSocketTransportOptions { Tls = Tls(binding: true) })));
+        foreach (var node in new[] { hosted, peer })
+        {
+            RegisterBasics(node);
+            _owned.Insert(0, node);
+            await node.StartAsync();
+        }
+
+        Assert.That(Text(await (await ConnectedAsync(peer, hosted)).Request(Echo, Bytes("hosted")).ToTask().WaitAsync(RealGrid.Guard)), Does.EndWith(":hosted"));
     }
 
     /// <summary>
