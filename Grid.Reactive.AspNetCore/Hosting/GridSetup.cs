@@ -50,6 +50,7 @@ internal static class GridSetup
         ServerCertificate = string.IsNullOrEmpty(settings.CertificatePath) ? null : GridTlsOptions.LoadPfx(settings.CertificatePath, settings.CertificatePassword),
         ClientCertificate = string.IsNullOrEmpty(settings.ClientCertificatePath) ? null : GridTlsOptions.LoadPfx(settings.ClientCertificatePath, settings.ClientCertificatePassword),
         RequireClientCertificate = settings.RequireClientCertificate,
+        ChannelBinding = settings.ChannelBinding,
         TrustedRoots = [.. (settings.TrustedRootPaths ?? []).Select(X509CertificateLoader.LoadCertificateFromFile)],
     };
 }

@@ -22,6 +22,9 @@ public sealed class GridTlsSettings
     /// <summary>True: a dialer must present a valid client certificate (see <see cref="GridTlsOptions.RequireClientCertificate"/>).</summary>
     public bool RequireClientCertificate { get; set; }
 
+    /// <summary>Binds the handshake to the TLS server certificate (see <see cref="GridTlsOptions.ChannelBinding"/>). Default true.</summary>
+    public bool ChannelBinding { get; set; } = true;
+
     /// <summary>Pinned root certificates (PEM or DER files); empty for the system's trust.</summary>
     public IList<string> TrustedRootPaths { get; set; } = [];
 }

@@ -202,6 +202,7 @@ public sealed class HandshakeTests
             Claims with { DialerNonce = Claims.AcceptorNonce, AcceptorNonce = Claims.DialerNonce },
             Claims with { AcceptorNonce = Claims.AcceptorNonce[..16] },
             Claims with { DialerClock = Claims.DialerClock.AddMilliseconds(1) },
+            Claims with { ChannelBinding = Nonce(7) },
         ];
         foreach (var claims in modified)
         {
@@ -209,6 +210,13 @@ public sealed class HandshakeTests
         }
 
         Assert.That(authenticator.Validate(Claims with { DialerNonce = Nonce(3), AcceptorNonce = Nonce(5) }, token), Is.True, "nonces compare by content");
+
+        // A bound proof holds only for the same binding.
+        var bound = Claims with { ChannelBinding = Nonce(7) };
+        var boundToken = authenticator.CreateToken(bound);
+        Assert.That(authenticator.Validate(bound with { ChannelBinding = Nonce(7) }, boundToken), Is.True);
+        Assert.That(authenticator.Validate(Claims, boundToken), Is.False);
+        Assert.That(authenticator.Validate(bound with { ChannelBinding = Nonce(8) }, boundToken), Is.False);
     }
 
     [Test]

@@ -21,10 +21,13 @@ internal sealed partial class Session
         _hello = new HandshakeMessage(ProtocolConstants.Version, _grid.Address, to, _grid.Scheduler.Now.ToUnixTimeMilliseconds(),
             _grid.InstanceId, RandomNumberGenerator.GetBytes(HandshakeCodec.NonceBytes), _grid.Options.MaxMessageSize, _grid.Options.MaxCallsInFlight);
 
-    /// <summary>What both proofs of this connection cover, with the prover's role. The acceptor's name is the one the dialer dialed, as the acceptor knows itself.</summary>
+    /// <summary>
+    /// What both proofs of this connection cover, with the prover's role. The acceptor's name is the one the dialer
+    /// dialed, as the acceptor knows itself; the channel binding is the link's, as this side saw the TLS channel.
+    /// </summary>
     private HandshakeClaims Claims(HandshakeRole role) => new(ProtocolConstants.Version, role, _hello!.From,
         IsDialer ? _hello.To : _grid.Address, _hello.InstanceId, _challenge!.InstanceId, _hello.Nonce, _challenge.Nonce,
-        DateTimeOffset.FromUnixTimeMilliseconds(_hello.ClockUnixMs));
+        DateTimeOffset.FromUnixTimeMilliseconds(_hello.ClockUnixMs)) { ChannelBinding = _link.ChannelBinding };
 
     /// <summary>
     /// Loop: the handshake, one frame at a time. Dialer: Connect (hello) out, ConnectResponse (challenge) in, ConnectProof

@@ -28,7 +28,15 @@ namespace Grid.Reactive;
 /// <param name="DialerClock">The dialer's clock when it dialed (to the millisecond): a sanity check, not the freshness proof.</param>
 public sealed record HandshakeClaims(int ProtocolVersion, HandshakeRole Role, string Dialer, string Acceptor,
     ulong DialerInstanceId, ulong AcceptorInstanceId, ReadOnlyMemory<byte> DialerNonce, ReadOnlyMemory<byte> AcceptorNonce,
-    DateTimeOffset DialerClock);
+    DateTimeOffset DialerClock)
+{
+    /// <summary>
+    /// The TLS channel binding as this side saw it: the SHA-256 hash of the acceptor's TLS server certificate (DER),
+    /// in the manner of RFC 5929 <c>tls-server-end-point</c>; empty without TLS or with binding off. A proof that
+    /// covers it fails when a TLS-terminating relay presented another certificate to the dialer.
+    /// </summary>
+    public ReadOnlyMemory<byte> ChannelBinding { get; init; }
+}
 
 /// <summary>
 /// Makes and checks handshake proofs. The grid calls it once or twice per handshake on each side, never on the
@@ -56,8 +64,8 @@ public interface IGridAuthenticator
 /// <para>
 /// The MAC covers an unambiguous encoding of every claim: a domain tag, the protocol version (int32), the role (one
 /// byte), the dialer's and the acceptor's addresses (each a uint32 byte count and the UTF-8 bytes), both instance ids
-/// (uint64), both nonces (each a uint32 byte count and the bytes) and the dialer's clock in Unix milliseconds (int64),
-/// integers big-endian.
+/// (uint64), both nonces (each a uint32 byte count and the bytes), the dialer's clock in Unix milliseconds (int64) and
+/// the channel binding (a uint32 byte count, zero without one, and the bytes), integers big-endian.
 /// </para>
 /// <para>
 /// Rotation: with a previous secret, a token is two MACs (the current secret's, then the previous one's), and a token
@@ -153,9 +161,9 @@ public sealed class SharedSecretAuthenticator : IGridAuthenticator
             return false;
         }
 
-        var maxLength = DomainTag.Length + sizeof(int) + 1 + (4 * sizeof(uint)) + Encoding.UTF8.GetMaxByteCount(claims.Dialer.Length)
+        var maxLength = DomainTag.Length + sizeof(int) + 1 + (5 * sizeof(uint)) + Encoding.UTF8.GetMaxByteCount(claims.Dialer.Length)
             + Encoding.UTF8.GetMaxByteCount(claims.Acceptor.Length) + (2 * sizeof(ulong)) + claims.DialerNonce.Length
-            + claims.AcceptorNonce.Length + sizeof(long);
+            + claims.AcceptorNonce.Length + sizeof(long) + claims.ChannelBinding.Length;
         byte[]? rented = null;
         var buffer = maxLength <= StackBufferBytes
             ? stackalloc byte[StackBufferBytes]
@@ -180,6 +188,7 @@ public sealed class SharedSecretAuthenticator : IGridAuthenticator
             WriteBytes(claims.AcceptorNonce.Span, buffer, ref length);
             BinaryPrimitives.WriteInt64BigEndian(buffer[length..], claims.DialerClock.ToUnixTimeMilliseconds());
             length += sizeof(long);
+            WriteBytes(claims.ChannelBinding.Span, buffer, ref length);
 
             HMACSHA256.HashData(secret, buffer[..length], mac);
             return true;

@@ -48,6 +48,12 @@ internal interface ILink
     void Admit()
     {
     }
+
+    /// <summary>
+    /// The TLS channel binding as this side saw the channel (the SHA-256 hash of the acceptor's server certificate,
+    /// see <see cref="HandshakeClaims.ChannelBinding"/>); empty for a link without TLS or with binding off.
+    /// </summary>
+    ReadOnlyMemory<byte> ChannelBinding => ReadOnlyMemory<byte>.Empty;
 }
 
 /// <summary>The protocol side of a link: what a link delivers to and pulls from.</summary>

@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Grid.Reactive;
@@ -43,12 +44,25 @@ public sealed class GridTlsOptions
     /// <summary>Replaces the built-in check of a dialer's client certificate on the acceptor. Null: the built-in check.</summary>
     public Func<X509Certificate2, X509Chain?, SslPolicyErrors, bool>? ValidateClientCertificate { get; init; }
 
+    /// <summary>
+    /// True (the default): both proofs of the grid's handshake also cover the SHA-256 hash of the acceptor's TLS server
+    /// certificate as each side saw it (RFC 5929 <c>tls-server-end-point</c> style), so a handshake relayed through a
+    /// TLS-terminating man in the middle, which must present its own certificate, is refused. Both sides must agree:
+    /// turn it off on every node to run the grid behind a TLS-terminating proxy you trust. An acceptor that cannot
+    /// know the certificate its server presented (neither Kestrel's connection nor <see cref="ServerCertificate"/>
+    /// tells it) has no binding, so dialers with binding on are refused by it.
+    /// </summary>
+    public bool ChannelBinding { get; init; } = true;
+
     /// <summary>Loads a PKCS#12 (.pfx) file with its private key, for <see cref="ServerCertificate"/> or <see cref="ClientCertificate"/>.</summary>
     /// <param name="path">The file.</param>
     /// <param name="password">Its password, or null.</param>
     /// <returns>The certificate.</returns>
     public static X509Certificate2 LoadPfx(string path, string? password = null) =>
         X509CertificateLoader.LoadPkcs12FromFile(path, password, X509KeyStorageFlags.EphemeralKeySet);
+
+    /// <summary>The channel binding of a server certificate: the SHA-256 hash of its DER encoding.</summary>
+    internal static byte[] BindingOf(X509Certificate certificate) => SHA256.HashData(certificate.GetRawCertData());
 
     /// <summary>The built-in check: the chain against the pinned roots (or the system), dates, and the name when asked.</summary>
     internal bool Accepts(X509Certificate2 certificate, SslPolicyErrors errors, bool checkName)

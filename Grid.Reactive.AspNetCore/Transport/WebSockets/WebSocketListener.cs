@@ -169,6 +169,22 @@ internal sealed class WebSocketListener : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// This side's channel binding for a request: the hash of the server certificate Kestrel presented on it, else the
+    /// configured one; empty without TLS, with binding off, or when neither is known.
+    /// </summary>
+    private ReadOnlyMemory<byte> ChannelBinding(HttpContext context)
+    {
+        if (_tls is not { ChannelBinding: true } tls || !context.Request.IsHttps)
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
+
+        var presented = context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ISslStreamFeature>()?.SslStream.LocalCertificate
+            ?? tls.ServerCertificate;
+        return presented is null ? ReadOnlyMemory<byte>.Empty : GridTlsOptions.BindingOf(presented);
+    }
+
     /// <summary>Accepts one grid link on <paramref name="context"/> and holds the request until the link ends.</summary>
     public async Task HandleAsync(HttpContext context)
     {
@@ -198,7 +214,8 @@ internal sealed class WebSocketListener : IAsyncDisposable
         var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero })
             .ConfigureAwait(false);
         var remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
-        var link = new WebSocketLink(socket, _maxMessageSize, _receiveBufferSize, $"{(_tls is null ? "ws" : "wss")} {_address} <- {remote}", admitted: false);
+        var link = new WebSocketLink(socket, _maxMessageSize, _receiveBufferSize, $"{(_tls is null ? "ws" : "wss")} {_address} <- {remote}", admitted: false,
+            ChannelBinding(context));
         bool stopping;
         lock (_gate)
         {

@@ -85,6 +85,7 @@ public sealed class WebSocketTransport : GridTransport
         var target = WebSocketAddress.Parse(remoteAddress, _options.Tls is not null);
         var uri = target.WebSocketUri(_options.Path);
         var socket = new ClientWebSocket();
+        var binding = ReadOnlyMemory<byte>.Empty;
         try
         {
             socket.Options.KeepAliveInterval = TimeSpan.Zero;
@@ -101,6 +102,21 @@ public sealed class WebSocketTransport : GridTransport
             }
 
             _options.ConfigureDialer?.Invoke(socket.Options);
+            if (_options.Tls is { ChannelBinding: true } && socket.Options.RemoteCertificateValidationCallback is { } validate)
+            {
+                // Whatever validation runs (ours or the application's), the certificate it accepted is the channel's binding.
+                socket.Options.RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
+                {
+                    var accepted = validate(sender, certificate, chain, errors);
+                    if (accepted && certificate is not null)
+                    {
+                        binding = GridTlsOptions.BindingOf(certificate);
+                    }
+
+                    return accepted;
+                };
+            }
+
             Task connecting;
             using (Diagnostics.GridTracing.SuppressForDial())
             {
@@ -132,6 +148,7 @@ public sealed class WebSocketTransport : GridTransport
             throw;
         }
 
-        return new WebSocketLink(socket, settings.MaxMessageSize, _options.ReceiveBufferSize, $"{(target.Secure ? "wss" : "ws")} {localAddress} -> {remoteAddress}", admitted: true);
+        return new WebSocketLink(socket, settings.MaxMessageSize, _options.ReceiveBufferSize, $"{(target.Secure ? "wss" : "ws")} {localAddress} -> {remoteAddress}", admitted: true,
+            binding);
     }
 }

@@ -62,8 +62,11 @@ internal sealed partial class WebSocketLink : ILink, IThreadPoolWorkItem
     /// True for a link this node dialed (it chose the peer); false for an accepted one, which takes only small
     /// messages until <see cref="Admit"/>.
     /// </param>
-    public WebSocketLink(WebSocket socket, int maxMessageSize, int receiveBufferSize, string description, bool admitted)
+    /// <param name="channelBinding">The TLS channel binding as this side saw it (see <see cref="ILink.ChannelBinding"/>); empty for none.</param>
+    public WebSocketLink(WebSocket socket, int maxMessageSize, int receiveBufferSize, string description, bool admitted,
+        ReadOnlyMemory<byte> channelBinding = default)
     {
+        ChannelBinding = channelBinding;
         _admitted = admitted ? 1 : 0;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxMessageSize);
         _socket = socket;
@@ -74,6 +77,8 @@ internal sealed partial class WebSocketLink : ILink, IThreadPoolWorkItem
     }
 
     public string Description { get; }
+
+    public ReadOnlyMemory<byte> ChannelBinding { get; }
 
 
     /// <summary>Completes when the link is over and its socket disposed (the accepting side keeps its request open until then).</summary>
