@@ -159,9 +159,7 @@ public sealed class TracingTests
             node.StartAsync().AsTask().GetAwaiter().GetResult();
             var oldPeer = RawPeer.DialAsync(network, dialer, acceptor).GetAwaiter().GetResult();
             // A node from before trace contexts: its Connect carries seq 0.
-            oldPeer.SendHello(TestHandshake.Hello(dialer, acceptor, DateTimeOffset.UtcNow, 1));
-            Assert.That(SpinWait.SpinUntil(() => oldPeer.Challenge is not null, RealGrid.Guard), Is.True);
-            oldPeer.SendProof(new SharedSecretAuthenticator(VirtualGrid.Secret));
+            oldPeer.Handshake(dialer, acceptor, new SharedSecretAuthenticator(VirtualGrid.Secret));
             node.Connection(dialer).FirstAsync(s => s == ConnectionState.Connected).ToTask().Wait(RealGrid.Guard);
 
             using (Caller.StartActivity("caller"))

@@ -218,9 +218,7 @@ public sealed class RemoteErrorTests
         {
             node.StartAsync().AsTask().GetAwaiter().GetResult();
             var peer = RawPeer.DialAsync(network, dialer, acceptor).GetAwaiter().GetResult();
-            peer.SendHello(TestHandshake.Hello(dialer, acceptor, DateTimeOffset.UtcNow, 1));
-            Assert.That(SpinWait.SpinUntil(() => peer.Challenge is not null, RealGrid.Guard), Is.True);
-            peer.SendProof(new SharedSecretAuthenticator(VirtualGrid.Secret));
+            peer.Handshake(dialer, acceptor, new SharedSecretAuthenticator(VirtualGrid.Secret));
             Assert.That(node.Connection(dialer).FirstAsync(s => s == ConnectionState.Connected).ToTask().Wait(RealGrid.Guard), Is.True);
 
             var call = node.Connection(dialer).RequestAsync(Echo, Bytes("x"));

@@ -77,9 +77,7 @@ public sealed class StreamDeadlineTests
             RegisterStreams(node);
             node.StartAsync().AsTask().GetAwaiter().GetResult();
             var peer = RawPeer.DialAsync(network, dialer, acceptor).GetAwaiter().GetResult();
-            peer.SendHello(TestHandshake.Hello(dialer, acceptor, DateTimeOffset.UtcNow, 1));
-            Assert.That(SpinWait.SpinUntil(() => Count(peer, Op.ConnectResponse) == 1 || peer.Closed, RealGrid.Guard), Is.True);
-            peer.SendProof(new SharedSecretAuthenticator(VirtualGrid.Secret));
+            peer.Handshake(dialer, acceptor, new SharedSecretAuthenticator(VirtualGrid.Secret));
             Assert.That(SpinWait.SpinUntil(() => Count(peer, Op.ConnectProof) == 1 || peer.Closed, RealGrid.Guard), Is.True);
 
             peer.Send(new Frame(Op.StreamConnect, 1, deadlineMs: uint.MaxValue, handlerId: Three.Value, flags: FrameFlags.Empty));

@@ -70,6 +70,18 @@ internal sealed class RawPeer : ILinkHandler
     public void SendProof(IGridAuthenticator authenticator) =>
         Send(TestHandshake.ProofFrame(Hello!, Challenge ?? throw new InvalidOperationException("No challenge came."), authenticator));
 
+    /// <summary>
+    /// Completes a dialer's handshake on a real-time grid as a node that advertises no optional features (seq 0, as
+    /// an older node does): the hello, the acceptor's challenge, the proof made with <paramref name="authenticator"/>.
+    /// </summary>
+    public void Handshake(string from, string to, IGridAuthenticator authenticator)
+    {
+        SendHello(TestHandshake.Hello(from, to, DateTimeOffset.UtcNow, 1));
+        NUnit.Framework.Assert.That(SpinWait.SpinUntil(() => Challenge is not null || Closed, RealGrid.Guard) && Challenge is not null,
+            NUnit.Framework.Is.True, "the acceptor's challenge came");
+        SendProof(authenticator);
+    }
+
     public void Close() => _link!.Close(null);
 
     public void OnMessage(ReadOnlyMemory<byte> message)
