@@ -20,7 +20,8 @@ public sealed class PublicApiTests
         var assembly = typeInPackage.Assembly;
         var listing = Describe(assembly);
         var approvedPath = Path.Combine(RepositoryRoot(), assembly.GetName().Name!, "PublicAPI.txt");
-        var approved = File.Exists(approvedPath) ? File.ReadAllText(approvedPath).ReplaceLineEndings("\n") : "";
+        Assert.That(approvedPath, Does.Exist, "The approved listing is missing.");
+        var approved = File.ReadAllText(approvedPath).ReplaceLineEndings("\n");
         if (approved == listing)
         {
             return;
@@ -34,8 +35,20 @@ public sealed class PublicApiTests
             $"Added:\n  {string.Join("\n  ", added)}\nRemoved:\n  {string.Join("\n  ", removed)}");
     }
 
-    private static string RepositoryRoot([CallerFilePath] string path = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", ".."));
+    // The folder holding Grid.Reactive.sln, found from the test binaries' folder. Not [CallerFilePath]: a CI build
+    // (CI=true, ContinuousIntegrationBuild) maps source paths to "/_/", which exists on no machine.
+    private static string RepositoryRoot()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "Grid.Reactive.sln")))
+            {
+                return folder.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No Grid.Reactive.sln above {AppContext.BaseDirectory}.");
+    }
 
     private static string Describe(Assembly assembly)
     {
