@@ -6,7 +6,8 @@ public sealed partial class SimulatedGrid
     /// <summary>
     /// A traced <see cref="Connection.Request"/> from <paramref name="from"/> to <paramref name="to"/>: each
     /// subscription is a call on the manager up at <paramref name="from"/> at that moment, whose start and end go into
-    /// the trace. It fails at once with <see cref="DisconnectedException"/> while <paramref name="from"/> is down.
+    /// the trace. It fails at once with <see cref="DisconnectedException"/> while <paramref name="from"/> is down, or
+    /// when <paramref name="to"/> is not in the membership as <paramref name="from"/> sees it.
     /// </summary>
     /// <param name="from">The calling node.</param>
     /// <param name="to">The called node.</param>

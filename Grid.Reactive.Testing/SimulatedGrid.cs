@@ -55,6 +55,10 @@ public sealed partial class SimulatedGrid : IAsyncDisposable
         Nodes = [.. options.Nodes];
         Network = new InMemoryNetwork(options.Scheduler) { DefaultLatency = options.DefaultLatency, DefaultBandwidth = options.DefaultBandwidth };
         Random = new Random(options.Seed);
+        if (options.Members is { } members)
+        {
+            CreateViews(members);
+        }
     }
 
     /// <summary>The seed this run replays from.</summary>
@@ -81,9 +85,14 @@ public sealed partial class SimulatedGrid : IAsyncDisposable
     /// <summary>Every event from now on, as it happens (on the scheduler).</summary>
     public IObservable<SimulationEvent> Events => _trace.Live;
 
-    /// <summary>True when every pair of nodes that are up is <see cref="ConnectionState.Connected"/> on both sides.</summary>
+    /// <summary>
+    /// True when every pair of nodes that are up is <see cref="ConnectionState.Connected"/> on both sides; with a
+    /// changing membership (<see cref="SimulationOptions.Members"/>), every pair that is up and in each other's view.
+    /// </summary>
     public bool AllConnected => _nodes.Values.Where(n => n.IsUp).All(n =>
-        n.Manager!.Connections.All(c => !IsUp(c.RemoteAddress) || c.State == ConnectionState.Connected));
+        n.Manager!.Connections.All(c => c.State == ConnectionState.Connected || !IsUp(c.RemoteAddress) || !Sees(c.RemoteAddress, n.Address)));
+
+    private bool Sees(string node, string remote) => Node(node).Manager!.Connections.Any(c => c.RemoteAddress == remote);
 
     /// <summary>The manager currently (or, while the node is down, last) at <paramref name="node"/>.</summary>
     /// <param name="node">A node's address.</param>
@@ -322,6 +331,7 @@ public sealed partial class SimulatedGrid : IAsyncDisposable
             node.Tracing.Dispose();
         }
 
+        CompleteViews();
         _trace.Dispose();
     }
 
@@ -338,34 +348,12 @@ public sealed partial class SimulatedGrid : IAsyncDisposable
             // A seed per incarnation: the jitter replays, and a restarted node gets a new instance id.
             Reconnect = new ReconnectPolicy { Seed = GridContext.StableSeed(Seed, $"{node}#{incarnation}") },
         };
+        options = WithMembership(options);
         var configured = _options.Configure?.Invoke(options) ?? options;
         return configured.Address == node && ReferenceEquals(configured.Transport, Network) && ReferenceEquals(configured.Scheduler, Scheduler)
             ? configured
             : throw new InvalidOperationException($"SimulationOptions.Configure must keep the node's Address, Transport and Scheduler (node '{node}').");
     }
-
-    private CompositeDisposable Observe(Manager manager)
-    {
-        var tracing = new CompositeDisposable();
-        foreach (var remote in Nodes.Where(r => r != manager.Address))
-        {
-            var connection = manager.Connection(remote);
-            tracing.Add(connection.Subscribe(state => Record(SimulationEventKind.ConnectionState, manager.Address, remote, state.ToString())));
-            if (_options.TraceFrames)
-            {
-                tracing.Add(connection.FramesOut.Subscribe(frame => Record(SimulationEventKind.Frame, manager.Address, remote,
-                    string.Create(CultureInfo.InvariantCulture, $"{frame.Op} mux {frame.MuxId} {frame.Flags} {frame.Payload.Length} bytes"))));
-            }
-        }
-
-        return tracing;
-    }
-
-    /// <summary>Appends an event to the trace, stamped with the scheduler's clock.</summary>
-    internal void Record(SimulationEventKind kind, string node, string? remote, string detail) => _trace.Record(kind, node, remote, detail);
-
-    /// <summary>The next call's number in the trace.</summary>
-    internal long NextCallId() => _trace.NextCallId();
 
     /// <summary>The node at <paramref name="node"/>, or throws that there is none.</summary>
     internal SimulatedNode Node(string node)

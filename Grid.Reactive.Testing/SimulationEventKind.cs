@@ -38,4 +38,7 @@ public enum SimulationEventKind
 
     /// <summary>A stream made through <see cref="SimulatedGrid.Stream"/> ended: completed, failed or cancelled; the detail counts its messages.</summary>
     StreamEnded,
+
+    /// <summary>A node's view of the membership changed (<see cref="SimulatedGrid.SetMembers(IReadOnlyCollection{string})"/>); the detail lists the new host set.</summary>
+    Membership,
 }

@@ -5,8 +5,20 @@ namespace Grid.Reactive.Testing;
 /// <summary>Everything a <see cref="SimulatedGrid"/> is built with.</summary>
 public sealed record SimulationOptions
 {
-    /// <summary>The nodes' addresses; every node lists all the others as remotes. At least two, all different.</summary>
+    /// <summary>
+    /// The nodes' addresses: every address a node of this grid can have, at least two, all different. Unless
+    /// <see cref="Members"/> is set, every node lists all the others as its fixed <see cref="ManagerOptions.Remotes"/>.
+    /// </summary>
     public required IReadOnlyList<string> Nodes { get; init; }
+
+    /// <summary>
+    /// When set, the nodes take their peers from a membership that changes while the grid runs
+    /// (<see cref="ManagerOptions.Membership"/>), as a cluster fed by DNS or a service registry does: this is the host
+    /// set every node sees at first (some or all of <see cref="Nodes"/>), and <see cref="SimulatedGrid.SetMembers(IReadOnlyCollection{string})"/>
+    /// changes it for every node, or for one (so that nodes can learn of a change at different times). Default null:
+    /// fixed remotes, all of <see cref="Nodes"/>.
+    /// </summary>
+    public IReadOnlyCollection<string>? Members { get; init; }
 
     /// <summary>
     /// The one scheduler every node, link and timer runs on: a virtual-time scheduler such as Rx's <c>TestScheduler</c>,

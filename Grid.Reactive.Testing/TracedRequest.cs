@@ -27,6 +27,13 @@ internal sealed class TracedRequest(SimulatedGrid grid, string from, string to, 
         }
 
         var traced = new Observer(grid, from, to, id, observer);
+        if (grid.IsUp(from) && !manager.Connections.Any(c => c.RemoteAddress == to))
+        {
+            // Not (or no longer) in the caller's membership: the call fails as one to a retired peer does.
+            traced.OnError(new DisconnectedException($"'{to}' is not a member of the grid as '{from}' sees it."));
+            return Disposable.Empty;
+        }
+
         var call = manager.Connection(to).Request(handler, payload, timeout, subroute).Subscribe(traced);
         return Disposable.Create(() =>
         {
