@@ -1,13 +1,13 @@
 // The storage service of issue 11 as an ASP.NET Core app: three nodes, three disks each (subroutes "disk-1".."disk-3"),
 // DiskInfo (and a cheap no-op variant), ReadAll, RenameFile and a directory-walk stream on the storage grid; Lock and
-// Unlock on a lock grid of its own path and port; health at /health; metrics and traces to the OpenTelemetry console
-// exporter.
+// Unlock on a named grid of its own ("locks", its own path and port); health of both at /health; metrics and traces to
+// the OpenTelemetry console exporter.
 //
 //   dotnet run --project Grid.Reactive.Samples.Storage -- --demo
 //
 // starts three nodes on loopback ports in one process, calls across them, takes and releases a lock, prints /health,
 // stops every host and exits 0. Without --demo it runs one node configured from appsettings/the environment
-// ("Grid" section for the storage grid, "Locks:Address" and "Locks:Remotes" for the lock grid).
+// ("Grid" section for the storage grid, "Locks" section for the lock grid).
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -27,6 +27,7 @@ if (!args.Contains("--demo"))
 }
 
 const string secret = "storage-demo-shared-secret-0123456789";
+const string lockSecret = "storage-demo-lock-grid-secret-0123456789";
 var data = Enumerable.Range(0, 3).Select(_ => $"127.0.0.1:{FreePort()}").ToArray();
 var locks = Enumerable.Range(0, 3).Select(_ => $"127.0.0.1:{FreePort()}").ToArray();
 var nodes = new List<WebApplication>();
@@ -42,6 +43,10 @@ try
             ["Grid:ReconnectMaxDelay"] = "00:00:01",
             ["Grid:DrainTimeout"] = "00:00:02",
             ["Locks:Address"] = locks[i],
+            ["Locks:Secret"] = lockSecret,
+            ["Locks:ReconnectInitialDelay"] = "00:00:00.050",
+            ["Locks:ReconnectMaxDelay"] = "00:00:01",
+            ["Locks:DrainTimeout"] = "00:00:02",
             ["Logging:LogLevel:Default"] = "Warning",
             // Node 1 dials peers not started yet; each such failure would say so once, at Warning.
             ["Logging:LogLevel:Grid.Reactive"] = "Error",
@@ -63,7 +68,7 @@ try
 
     using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(10));
     var manager = nodes[0].Services.GetRequiredService<Manager>();
-    var lockManager = nodes[0].Services.GetRequiredService<LockGrid>().Manager;
+    var lockManager = nodes[0].Services.GetRequiredKeyedService<Manager>(LockCalls.Grid);
     foreach (var peer in new[] { manager.Connection(data[1]), manager.Connection(data[2]), lockManager.Connection(locks[1]), lockManager.Connection(locks[2]) })
     {
         await WaitConnected(peer, ready.Token);
@@ -111,19 +116,19 @@ try
 
     Console.WriteLine();
     Console.WriteLine();
-    Console.WriteLine("== lock grid (its own Manager, path and port): node-1 locks 'bucket/objects' on node-2 and node-3 ==");
+    Console.WriteLine("== lock grid (the named grid 'locks': its own Manager, path and port): node-1 locks 'bucket/objects' on node-2 and node-3 ==");
     var lockRequest = new LockRequest("bucket/objects", "node-1");
     foreach (var remote in locks[1..])
     {
-        var granted = await LockGrid.Lock.CallAsync(lockManager.Connection(remote), lockRequest);
+        var granted = await LockCalls.Lock.CallAsync(lockManager.Connection(remote), lockRequest);
         Console.WriteLine($"Lock on {remote}: {(granted ? "granted" : "refused")}");
     }
 
-    var rival = await LockGrid.Lock.CallAsync(nodes[2].Services.GetRequiredService<LockGrid>().Manager.Connection(locks[1]), lockRequest with { Owner = "node-3" });
+    var rival = await LockCalls.Lock.CallAsync(nodes[2].Services.GetRequiredKeyedService<Manager>(LockCalls.Grid).Connection(locks[1]), lockRequest with { Owner = "node-3" });
     Console.WriteLine($"Lock by node-3 on {locks[1]} while node-1 holds it: {(rival ? "granted" : "refused")}");
     foreach (var remote in locks[1..])
     {
-        var released = await LockGrid.Unlock.CallAsync(lockManager.Connection(remote), lockRequest);
+        var released = await LockCalls.Unlock.CallAsync(lockManager.Connection(remote), lockRequest);
         Console.WriteLine($"Unlock on {remote}: {(released ? "released" : "not held")}");
     }
 
@@ -158,20 +163,29 @@ static WebApplication BuildNode(string[] args, Action<IConfigurationBuilder>? co
     configure?.Invoke(builder.Configuration);
     var node = builder.Configuration["Grid:Address"] ?? "node";
 
-    // The storage grid: options from the "Grid" section, handler classes through DI, health of its peers.
+    // The storage grid: options from the "Grid" section, handler classes through DI (each disk call's class once for
+    // every disk: the disk is the subroute), health of its peers.
     builder.Services.AddGrid(builder.Configuration.GetSection("Grid"));
     builder.Services.AddSingleton(_ => new Disks(node)); // created by the container, so disposed (temp directories deleted) with it
     builder.Services.AddGridHandler<DiskInfoNoOpHandler, DiskInfoRequest, DiskInfo>(StorageCalls.DiskInfoNoOp);
-    builder.Services.AddDiskHandlers();
-    builder.Services.AddHealthChecks().AddGrid();
+    builder.Services.AddGridHandler<DiskInfoHandler, DiskInfoRequest, DiskInfo>(StorageCalls.DiskInfo, StorageCalls.Disks);
+    builder.Services.AddGridHandler<ReadAllHandler, ReadAllRequest, byte[]>(StorageCalls.ReadAll, StorageCalls.Disks);
+    builder.Services.AddGridHandler<RenameFileHandler, RenameRequest, bool>(StorageCalls.RenameFile, StorageCalls.Disks);
+    builder.Services.AddGridStreamHandler<WalkDirHandler, WalkRequest, string, string>(StorageCalls.WalkDir, StorageCalls.Disks);
 
-    // The lock grid: a second Manager on its own path and port, started and stopped with the host.
-    builder.Services.AddSingleton(provider => new LockGrid(
-        builder.Configuration["Locks:Address"] ?? throw new InvalidOperationException("Locks:Address is required."),
-        builder.Configuration.GetSection("Locks:Remotes").Get<string[]>() ?? [],
-        builder.Configuration["Grid:Secret"] ?? string.Empty,
-        provider.GetRequiredService<ILoggerFactory>()));
-    builder.Services.AddHostedService<LockGridService>();
+    // The lock grid: a named grid from the "Locks" section, on its own path and port, started and drained with the host.
+    builder.Services.AddSingleton<LockTable>();
+    builder.Services.AddGrid(LockCalls.Grid, builder.Configuration.GetSection("Locks"), locks =>
+        {
+            // Its own Kestrel server at Locks:Address, a port apart from the application's. (Without SelfHost, the
+            // application would serve it too: app.MapGrid("locks"), listening at Locks:Address.)
+            locks.SelfHost = true;
+            locks.Path = "/locks/v1";
+        })
+        .AddHandler<LockHandler, LockRequest, bool>(LockCalls.Lock)
+        .AddHandler<UnlockHandler, LockRequest, bool>(LockCalls.Unlock);
+
+    builder.Services.AddHealthChecks().AddGrid().AddGrid(LockCalls.Grid);
 
     // Metrics and traces to the console: the meter and the activity source are both named "Grid.Reactive". Metrics
     // are exported once an hour and when the host stops (the demo shows them at the end).
@@ -190,8 +204,7 @@ static WebApplication BuildNode(string[] args, Action<IConfigurationBuilder>? co
     }
 
     var app = builder.Build();
-    app.Services.MapDiskHandlers();
-    app.MapGrid();
+    app.MapGrid(); // the storage grid; the lock grid serves itself at Locks:Address
     app.MapHealthChecks("/health", new HealthCheckOptions
     {
         // The status, then each check's description ("2 of 2 peers connected" or the reasons of the others).

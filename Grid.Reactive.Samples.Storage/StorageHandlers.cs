@@ -1,17 +1,12 @@
-// The storage handlers: classes resolved from DI in a scope per call. The disk calls are registered once per disk
-// (subroute "disk-1".."disk-3") and see their disk through the call's RequestContext.
+// The storage handlers: classes resolved from DI in a scope per call. Each disk call's class is registered once for
+// every disk (subroutes "disk-1".."disk-3": AddGridHandler<DiskInfoHandler, ...>(StorageCalls.DiskInfo, StorageCalls.Disks))
+// and sees its disk as the call's RequestContext.Subroute.
 using System.Runtime.CompilerServices;
 using Grid.Reactive;
 
 namespace Grid.Reactive.Samples.Storage;
 
-/// <summary>A handler of a call on one disk: the disk is the call's subroute.</summary>
-internal interface IDiskHandler<in TRequest, TResponse>
-{
-    ValueTask<TResponse> HandleAsync(TRequest request, RequestContext context);
-}
-
-internal sealed class DiskInfoHandler(Disks disks) : IDiskHandler<DiskInfoRequest, DiskInfo>
+internal sealed class DiskInfoHandler(Disks disks) : IGridRequestHandler<DiskInfoRequest, DiskInfo>
 {
     public ValueTask<DiskInfo> HandleAsync(DiskInfoRequest request, RequestContext context)
     {
@@ -20,20 +15,20 @@ internal sealed class DiskInfoHandler(Disks disks) : IDiskHandler<DiskInfoReques
     }
 }
 
-/// <summary>The no-op DiskInfo: registered with the plain <c>AddGridHandler</c>, no disk, no I/O.</summary>
+/// <summary>The no-op DiskInfo: registered without subroutes, no disk, no I/O.</summary>
 internal sealed class DiskInfoNoOpHandler(Disks disks) : IGridRequestHandler<DiskInfoRequest, DiskInfo>
 {
-    public ValueTask<DiskInfo> HandleAsync(DiskInfoRequest request, CancellationToken cancellationToken) =>
+    public ValueTask<DiskInfo> HandleAsync(DiskInfoRequest request, RequestContext context) =>
         ValueTask.FromResult(new DiskInfo(disks.Node, "-", 0, 0));
 }
 
-internal sealed class ReadAllHandler(Disks disks) : IDiskHandler<ReadAllRequest, byte[]>
+internal sealed class ReadAllHandler(Disks disks) : IGridRequestHandler<ReadAllRequest, byte[]>
 {
     public async ValueTask<byte[]> HandleAsync(ReadAllRequest request, RequestContext context) =>
         await File.ReadAllBytesAsync(disks.Resolve(context.Subroute, request.Path), context.CancellationToken);
 }
 
-internal sealed class RenameFileHandler(Disks disks) : IDiskHandler<RenameRequest, bool>
+internal sealed class RenameFileHandler(Disks disks) : IGridRequestHandler<RenameRequest, bool>
 {
     public ValueTask<bool> HandleAsync(RenameRequest request, RequestContext context)
     {
@@ -42,14 +37,14 @@ internal sealed class RenameFileHandler(Disks disks) : IDiskHandler<RenameReques
     }
 }
 
-internal sealed class WalkDirHandler(Disks disks)
+internal sealed class WalkDirHandler(Disks disks) : IGridStreamHandler<WalkRequest, string, string>
 {
-    public async Task HandleAsync(TypedServerStream<WalkRequest, string, string> stream, CancellationToken cancellationToken)
+    public async Task HandleAsync(TypedServerStream<WalkRequest, string, string> stream, RequestContext context)
     {
-        var root = disks.Root(stream.Context.Subroute);
-        await foreach (var file in Walk(disks.Resolve(stream.Context.Subroute, stream.Payload.Directory), cancellationToken))
+        var root = disks.Root(context.Subroute);
+        await foreach (var file in Walk(disks.Resolve(context.Subroute, stream.Payload.Directory), context.CancellationToken))
         {
-            await stream.SendAsync(Path.GetRelativePath(root, file), cancellationToken);
+            await stream.SendAsync(Path.GetRelativePath(root, file), context.CancellationToken);
         }
     }
 

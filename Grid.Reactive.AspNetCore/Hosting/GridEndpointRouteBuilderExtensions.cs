@@ -1,11 +1,12 @@
 using Grid.Reactive;
+using Grid.Reactive.Hosting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;
 
-/// <summary>Serves the grid added with <c>services.AddGrid(...)</c> from the application's endpoints.</summary>
+/// <summary>Serves the grids added with <c>services.AddGrid(...)</c> from the application's endpoints.</summary>
 public static class GridEndpointRouteBuilderExtensions
 {
     /// <summary>
@@ -20,20 +21,53 @@ public static class GridEndpointRouteBuilderExtensions
     public static IEndpointConventionBuilder MapGrid(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var options = endpoints.ServiceProvider.GetService<IOptions<GridOptions>>()?.Value;
-        if (options is null || endpoints.ServiceProvider.GetService<Manager>() is null)
+        var services = endpoints.ServiceProvider;
+        if (!IsAdded(services, Options.DefaultName) || services.GetService<Manager>() is null)
         {
             throw new InvalidOperationException("MapGrid() needs the grid in the application's services: call services.AddGrid(...) first.");
         }
 
-        if (options.SelfHost)
+        return Map(endpoints, "MapGrid()", "the grid", services.GetRequiredService<IOptions<GridOptions>>().Value, services.GetRequiredService<GridTransport>());
+    }
+
+    /// <summary>
+    /// Maps the named grid added with <c>services.AddGrid(name, ...)</c>, as <see cref="MapGrid(IEndpointRouteBuilder)"/>
+    /// does the unnamed one. Give each grid mapped into one application its own <see cref="GridOptions.Path"/>; the
+    /// application must listen at the grid's <see cref="GridOptions.Address"/> (a port of its own, if you like, with a
+    /// host filter such as <c>.RequireHost("*:5001")</c> on the returned endpoint).
+    /// </summary>
+    /// <param name="endpoints">The application's endpoints.</param>
+    /// <param name="name">The grid's name, as given to <c>AddGrid</c>.</param>
+    /// <returns>The endpoint, for further conventions (authorization, host filters).</returns>
+    /// <exception cref="InvalidOperationException">No grid of that name was added, or it runs its own server, or uses another transport.</exception>
+    /// <exception cref="OptionsValidationException">The grid's options are not valid; the message names the grid and each bad key.</exception>
+    public static IEndpointConventionBuilder MapGrid(this IEndpointRouteBuilder endpoints, string name)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var services = endpoints.ServiceProvider;
+        var call = $"MapGrid(\"{name}\")";
+        if (!IsAdded(services, name))
         {
-            throw new InvalidOperationException("GridOptions.SelfHost is true: the grid runs its own server at its address; do not map it into the application.");
+            throw new InvalidOperationException($"{call} needs the grid '{name}' in the application's services: call services.AddGrid(\"{name}\", ...) first.");
         }
 
-        if (endpoints.ServiceProvider.GetRequiredService<GridTransport>() is not WebSocketTransport transport)
+        return Map(endpoints, call, $"grid '{name}'", GridSetup.Options(services, name), services.GetRequiredKeyedService<GridTransport>(name));
+    }
+
+    private static bool IsAdded(IServiceProvider services, string name) =>
+        services.GetServices<GridRegistration>().Any(grid => grid.Name == name);
+
+    private static IEndpointConventionBuilder Map(IEndpointRouteBuilder endpoints, string call, string grid, GridOptions options, GridTransport gridTransport)
+    {
+        if (options.SelfHost)
         {
-            throw new InvalidOperationException("MapGrid() serves a WebSocket grid; the grid's transport (GridOptions.Transport) is not a WebSocketTransport.");
+            throw new InvalidOperationException($"GridOptions.SelfHost is true for {grid}: it runs its own server at its address; do not map it into the application.");
+        }
+
+        if (gridTransport is not WebSocketTransport transport)
+        {
+            throw new InvalidOperationException($"{call} serves a WebSocket grid; the transport of {grid} (GridOptions.Transport) is not a WebSocketTransport.");
         }
 
         var pipeline = endpoints.CreateApplicationBuilder();

@@ -4,9 +4,9 @@ namespace Grid.Reactive.Hosting;
 
 /// <summary>
 /// Reports how many of the grid's peers are connected, and for each of the others its state and the reason it is not
-/// connected (<see cref="Connection.LastError"/>).
+/// connected (<see cref="Connection.LastError"/>). A named grid's description starts with its name.
 /// </summary>
-internal sealed class GridHealthCheck(Manager manager, GridHealthCheckOptions options) : IHealthCheck
+internal sealed class GridHealthCheck(Manager manager, GridHealthCheckOptions options, string grid) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -30,7 +30,7 @@ internal sealed class GridHealthCheck(Manager manager, GridHealthCheckOptions op
         }
 
         var connected = peers.Count - down.Count;
-        var description = $"{connected} of {peers.Count} peers connected" + (down.Count == 0 ? "." : "; " + string.Join("; ", down));
+        var description = (grid.Length == 0 ? string.Empty : $"Grid '{grid}': ") + $"{connected} of {peers.Count} peers connected" + (down.Count == 0 ? "." : "; " + string.Join("; ", down));
         var unhealthyAt = options.UnhealthyWhenDisconnected ?? peers.Count;
         var status = down.Count == 0 ? HealthStatus.Healthy
             : down.Count >= unhealthyAt ? context.Registration.FailureStatus

@@ -6,13 +6,20 @@ namespace Grid.Reactive.Hosting;
 
 /// <summary>
 /// Checks <see cref="GridOptions"/> when the host starts, naming each bad option by its configuration key
-/// (<c>Grid:Remotes:1</c>) when it was bound from a section, else by its property (<c>GridOptions.Address</c>).
+/// (<c>Grid:Remotes:1</c>) when it was bound from a section, else by its property (<c>GridOptions.Address</c>). One
+/// validator per grid: it checks only its grid's options, and a named grid's errors start with its name
+/// (<c>Grid 'locks': Locks:Address is required ...</c>).
 /// </summary>
-internal sealed class GridOptionsValidator(string? sectionPath) : IValidateOptions<GridOptions>
+internal sealed class GridOptionsValidator(GridRegistration grid, string? sectionPath) : IValidateOptions<GridOptions>
 {
     public ValidateOptionsResult Validate(string? name, GridOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if ((name ?? Options.DefaultName) != grid.Name)
+        {
+            return ValidateOptionsResult.Skip;
+        }
+
         var failures = new List<string>();
         var webSockets = options.Transport is null;
         var tls = options.Tls is not null;
@@ -127,7 +134,12 @@ internal sealed class GridOptionsValidator(string? sectionPath) : IValidateOptio
             CheckTls(failures, options, settings);
         }
 
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        if (failures.Count == 0)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        return ValidateOptionsResult.Fail(grid.Name.Length == 0 ? failures : failures.Select(failure => $"Grid '{grid.Name}': {failure}"));
     }
 
     private string Key(string property)

@@ -1,6 +1,8 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Grid.Reactive.Hosting;
 
@@ -9,6 +11,25 @@ internal static class GridSetup
 {
     /// <summary>The core's merged-message size, kept within a smaller <see cref="GridOptions.MaxMessageSize"/>.</summary>
     public static int MergedMessageSize(GridOptions options) => Math.Min(64 * 1024, Math.Max(256, options.MaxMessageSize));
+
+    /// <summary>The options of the grid named <paramref name="name"/> (empty: the unnamed grid).</summary>
+    public static GridOptions Options(IServiceProvider provider, string name) =>
+        provider.GetRequiredService<IOptionsMonitor<GridOptions>>().Get(name);
+
+    /// <summary>The grid's manager, with the handlers added for that grid registered on it.</summary>
+    public static Manager CreateManager(IServiceProvider provider, string name, GridTransport transport)
+    {
+        var manager = new Manager(CreateManagerOptions(Options(provider, name), transport, provider.GetService<ILoggerFactory>()));
+        foreach (var registration in provider.GetServices<GridHandlerRegistration>())
+        {
+            if (registration.Grid == name)
+            {
+                registration.Register(manager, provider);
+            }
+        }
+
+        return manager;
+    }
 
     public static GridTransport CreateTransport(GridOptions options) =>
         options.Transport ?? new WebSocketTransport(new WebSocketTransportOptions

@@ -42,7 +42,7 @@ public sealed class GridHandlerInjectionTests
         var network = new InMemoryNetwork(DefaultScheduler.Instance);
         using var host = BuildHost(network, services => services
             .AddScoped<ScopedDependency>()
-            .AddGridStreamHandler<ScopedStreamHandler>(StreamWho, subroute: "disk-1"));
+            .AddGridStreamHandler<ScopedStreamHandler>(StreamWho, subroutes: "disk-1"));
         await host.StartAsync();
         await using var caller = await StartPeerAsync(network);
         var connection = caller.Connection("host");
@@ -98,20 +98,20 @@ public sealed class GridHandlerInjectionTests
 
     public sealed class ScopedHandler(ScopedDependency dependency) : IGridHandler
     {
-        public ValueTask<byte[]> HandleAsync(byte[] payload, CancellationToken cancellationToken) => ValueTask.FromResult(Bytes(dependency.Id));
+        public ValueTask<byte[]> HandleAsync(byte[] payload, RequestContext context) => ValueTask.FromResult(Bytes(dependency.Id));
     }
 
     public sealed class ScopedStreamHandler(ScopedDependency dependency) : IGridStreamHandler
     {
-        public async Task HandleAsync(ServerStream stream, CancellationToken cancellationToken)
+        public async Task HandleAsync(ServerStream stream, RequestContext context)
         {
-            await stream.SendAsync(stream.Payload, cancellationToken);
-            await stream.SendAsync(Bytes(dependency.Id), cancellationToken);
+            await stream.SendAsync(stream.Payload, context.CancellationToken);
+            await stream.SendAsync(Bytes(dependency.Id), context.CancellationToken);
         }
     }
 
     public sealed class DoublingHandler : IGridRequestHandler<int, int>
     {
-        public ValueTask<int> HandleAsync(int request, CancellationToken cancellationToken) => ValueTask.FromResult(request * 2);
+        public ValueTask<int> HandleAsync(int request, RequestContext context) => ValueTask.FromResult(request * 2);
     }
 }

@@ -96,7 +96,7 @@ public sealed class GridHostTests
 
     public sealed class GatedHandler(HandlerGate gate) : IGridHandler
     {
-        public async ValueTask<byte[]> HandleAsync(byte[] payload, CancellationToken cancellationToken)
+        public async ValueTask<byte[]> HandleAsync(byte[] payload, RequestContext context)
         {
             gate.Started.TrySetResult();
             await gate.Release.Task;
@@ -106,7 +106,7 @@ public sealed class GridHostTests
 
     public sealed class EchoHandler : IGridHandler
     {
-        public ValueTask<byte[]> HandleAsync(byte[] payload, CancellationToken cancellationToken) => ValueTask.FromResult(payload);
+        public ValueTask<byte[]> HandleAsync(byte[] payload, RequestContext context) => ValueTask.FromResult(payload);
     }
 
     /// <summary>Keeps the token the host stops its services with: it is cancelled when the shutdown timeout fires.</summary>

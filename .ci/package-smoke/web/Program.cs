@@ -67,6 +67,6 @@ internal sealed class Hello : IGridHandler
 {
     public static readonly HandlerId Id = new(1);
 
-    public ValueTask<byte[]> HandleAsync(byte[] payload, CancellationToken cancellationToken) =>
+    public ValueTask<byte[]> HandleAsync(byte[] payload, RequestContext context) =>
         ValueTask.FromResult(System.Text.Encoding.UTF8.GetBytes("hello " + System.Text.Encoding.UTF8.GetString(payload)));
 }
