@@ -127,6 +127,30 @@ public sealed class ServerCallEndingTests
         AssertEveryServerSpanEndedOnce();
     }
 
+    [Test]
+    public void ARequestCancelledBeforeItsHandlerStarted_EndsAsCancelled_AndTheHandlerRunsOutsideItsSpan()
+    {
+        Activity? current = null;
+        var ran = false;
+        _grid["b"].Register(new HandlerId(74), (payload, _) =>
+        {
+            ran = true;
+            current = Activity.Current;
+            return ValueTask.FromResult(payload);
+        });
+
+        // The request and its cancel leave in one message: b takes both in before the handler's dispatch runs.
+        _grid["a"].Connection("b").Request(new HandlerId(74), Bytes("x")).Subscribe(_ => { }, _ => { }).Dispose();
+        _grid.RunMs(10);
+
+        var span = _spans.Stopped().Single(a => a.Kind == ActivityKind.Server && (string?)a.GetTagItem("rpc.method") == "74");
+        Assert.That(span.GetTagItem("grid.outcome"), Is.EqualTo("cancelled"));
+        Assert.That(Outcomes(new HandlerId(74)), Is.EqualTo(new[] { "cancelled" }));
+        Assert.That(ran, Is.True, "dispatched before the cancel came, the handler still runs");
+        Assert.That(current, Is.Not.SameAs(span), "the call had ended: its handler is not under its span");
+        AssertEveryServerSpanEndedOnce();
+    }
+
     [TestCase("cancel", "cancelled")]
     [TestCase("deadline", "deadline_exceeded")]
     [TestCase("cut", "disconnected")]
