@@ -1,3 +1,4 @@
+using System.Reactive.Linq;
 using Grid.Reactive.Tests.Support;
 using static Grid.Reactive.Tests.Support.TestHandlers;
 using static Grid.Reactive.Tests.Support.VirtualGrid;
@@ -97,5 +98,68 @@ public sealed class RequestContextTests
         Assert.That(seen[0].Deadline, Is.EqualTo(new DateTimeOffset(sentAt + Tick + Ms(1) + TimeSpan.FromSeconds(2).Ticks, TimeSpan.Zero)));
         Assert.That(seen[1].Deadline, Is.Null);
         Assert.That(seen[1].RemainingTime, Is.EqualTo(Timeout.InfiniteTimeSpan));
+    }
+
+    [Test]
+    public void RxStreamWithContext_SeesTheCaller_Subroute_AndDeadline_AndServesThePayload()
+    {
+        var seen = new List<RequestContext>();
+        _grid["b"].RegisterStream(WatchedStream, (context, payload, incoming) =>
+        {
+            seen.Add(context);
+            return Observable.Return(Bytes(context.Subroute + ":" + Text(payload)));
+        }, new StreamHandlerOptions { InCapacity = 0 }, "disk-3");
+
+        var sentAt = _grid.Scheduler.Clock;
+        var messages = new List<string>();
+        _grid["a"].Connection("b").NewStream(WatchedStream, Bytes("x"), new StreamOptions { Timeout = TimeSpan.FromSeconds(2) }, "disk-3")
+            .Subscribe(m => messages.Add(Text(m)), _ => { });
+        _grid.RunMs(10);
+
+        Assert.That(messages, Is.EqualTo(new[] { "disk-3:x" }));
+        var context = seen.Single();
+        Assert.That((context.RemoteAddress, context.Handler, context.Subroute), Is.EqualTo(("a", WatchedStream, "disk-3")));
+        Assert.That(context.Deadline, Is.EqualTo(new DateTimeOffset(sentAt + Tick + Ms(1) + TimeSpan.FromSeconds(2).Ticks, TimeSpan.Zero)));
+    }
+
+    [Test]
+    public void RxStreamWithContext_ItsTokenFires_WhenTheCallerCancels_AndItsSubscriptionIsDisposed()
+    {
+        RequestContext? seen = null;
+        var disposed = false;
+        _grid["b"].RegisterStream(WatchedStream, (context, _, _) =>
+        {
+            seen = context;
+            return Observable.Create<byte[]>(_ => () => disposed = true);
+        });
+
+        var stream = _grid["a"].Connection("b").NewStream(WatchedStream).Subscribe(_ => { }, _ => { });
+        _grid.RunMs(10);
+        Assert.That(seen, Is.Not.Null, "the handler ran");
+        Assert.That(seen!.Deadline, Is.Null, "the caller set no timeout");
+        Assert.That(seen.CancellationToken.IsCancellationRequested, Is.False);
+
+        stream.Dispose();
+        _grid.RunMs(10);
+
+        Assert.That(seen.CancellationToken.IsCancellationRequested, Is.True);
+        Assert.That(disposed, Is.True);
+    }
+
+    [Test]
+    public void TypedRxStreamWithContext_OneFunctionServesEverySubroute()
+    {
+        var walk = new TypedStream<int, int, string>(new HandlerId(62), new StreamHandlerOptions { InCapacity = 0 });
+        foreach (var disk in new[] { "disk-1", "disk-2" })
+        {
+            walk.Register(_grid["b"], (limit, _, context) =>
+                Observable.Range(1, limit).Select(i => $"{context.Subroute}/{i} from {context.RemoteAddress}"), disk);
+        }
+
+        var messages = new List<string>();
+        walk.Open(_grid["a"].Connection("b"), 2, subroute: "disk-2").Subscribe(messages.Add, _ => { });
+        _grid.RunMs(10);
+
+        Assert.That(messages, Is.EqualTo(new[] { "disk-2/1 from a", "disk-2/2 from a" }));
     }
 }

@@ -121,7 +121,34 @@ public sealed partial class Manager : IAsyncDisposable
         StreamHandlerOptions? options = null, string? subroute = null)
     {
         ArgumentNullException.ThrowIfNull(serve);
-        return RegisterStream(handler, (stream, cancellationToken) => StreamAdapters.RunObservable(serve, stream, cancellationToken), options, subroute);
+        return RegisterStream(handler, (stream, cancellationToken) =>
+            StreamAdapters.RunObservable(serve(stream.Payload, stream.Incoming), stream, cancellationToken), options, subroute);
+    }
+
+    /// <summary>
+    /// Serves streams the Rx way with the stream's <see cref="RequestContext"/>: the caller's address, the handler id
+    /// and subroute it opened (so one function can serve several subroutes), its deadline (null when the caller set
+    /// none) and its cancellation. Otherwise as
+    /// <see cref="RegisterStream(HandlerId, Func{byte[], IObservable{byte[]}, IObservable{byte[]}}, StreamHandlerOptions?, string?)"/>.
+    /// </summary>
+    /// <param name="handler">The handler id callers use.</param>
+    /// <param name="serve">
+    /// Called once per stream, off the connection's reader, with the context, the caller's initial payload and its
+    /// incoming messages; returns the messages to send back (pushed at most
+    /// <see cref="StreamHandlerOptions.PushBufferCapacity"/> messages ahead of the caller's credit). The context's
+    /// token fires when the caller cancels, the deadline passes or the connection is lost; the returned observable's
+    /// subscription is disposed then. Throwing at once refuses the stream.
+    /// </param>
+    /// <param name="options">The windows; defaults when null. <see cref="StreamHandlerOptions.InCapacity"/> 0 makes a push-only stream.</param>
+    /// <param name="subroute">An optional static subroute.</param>
+    /// <returns>Disposing it unregisters the handler; open streams go on.</returns>
+    /// <exception cref="InvalidOperationException">A stream handler is already registered for this id and subroute.</exception>
+    public IDisposable RegisterStream(HandlerId handler, Func<RequestContext, byte[], IObservable<byte[]>, IObservable<byte[]>> serve,
+        StreamHandlerOptions? options = null, string? subroute = null)
+    {
+        ArgumentNullException.ThrowIfNull(serve);
+        return RegisterStream(handler, (stream, cancellationToken) =>
+            StreamAdapters.RunObservable(serve(stream.Context, stream.Payload, stream.Incoming), stream, cancellationToken), options, subroute);
     }
 
     /// <summary>

@@ -147,17 +147,16 @@ internal sealed partial class Session
                 $"'{RemoteAddress}' sent call {frame.MuxId} with {_incoming.Count} already in flight, beyond the MaxCallsInFlight of {_grid.Options.MaxCallsInFlight} it was told."));
         }
 
-        if (ServerCallTelemetry.IsWanted(_grid))
-        {
-            handler = ServerCallTelemetry.Wrap(_grid, this, frame, handler);
-        }
-
-        var payload = frame.Payload.IsEmpty ? [] : frame.Payload.ToArray();
-        var request = new IncomingRequest(this, frame.MuxId, handler, payload);
-        if (!_incoming.TryAdd(frame.MuxId, request))
+        if (_incoming.ContainsKey(frame.MuxId))
         {
             throw new ProtocolException($"Request mux id {frame.MuxId} is already in use.");
         }
+
+        // From here the call is in the table, and the table's every way out ends its telemetry.
+        var telemetry = ServerCallTelemetry.TryStart(_grid, this, frame, "request");
+        var payload = frame.Payload.IsEmpty ? [] : frame.Payload.ToArray();
+        var request = new IncomingRequest(this, frame.MuxId, telemetry is null ? handler : telemetry.Wrap(handler), payload, telemetry);
+        _incoming.Add(frame.MuxId, request);
 
         TrackDeadline(request, frame.DeadlineMs == 0 ? _grid.Options.DefaultRequestTimeout : TimeSpan.FromMilliseconds(frame.DeadlineMs));
         if (_parked.Count > 0 || OverBudget)

@@ -157,7 +157,7 @@ internal sealed partial class Session
         _outgoing.Clear();
         foreach (var request in _incoming.Values)
         {
-            request.Cancel();
+            request.Cancel(lost);
         }
 
         _incoming.Clear();

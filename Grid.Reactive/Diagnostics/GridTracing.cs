@@ -68,9 +68,13 @@ internal static class GridTracing
         return activity;
     }
 
-    /// <summary>Ends a call's span with its outcome.</summary>
+    /// <summary>
+    /// Ends a call's span with its outcome. Leaves <see cref="Activity.Current"/> as it was (<see cref="Activity.Stop"/>
+    /// alone sets it to the span's parent): a call may end on any thread, a caller's or the loop run inline on it.
+    /// </summary>
     public static void Stop(Activity activity, Exception? error, string outcome)
     {
+        var ambient = Activity.Current;
         if (activity.IsAllDataRequested)
         {
             activity.SetTag("grid.outcome", outcome);
@@ -82,6 +86,10 @@ internal static class GridTracing
         }
 
         activity.Stop();
+        if (!ReferenceEquals(ambient, activity))
+        {
+            Activity.Current = ambient;
+        }
     }
 
     /// <summary>

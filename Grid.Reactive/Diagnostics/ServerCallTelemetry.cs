@@ -7,17 +7,29 @@ namespace Grid.Reactive.Diagnostics;
 /// <summary>
 /// The serving side's telemetry of one call: the Server span whose parent is the caller's context, current while
 /// the handler runs (so <see cref="Activity.Current"/> inside the handler is part of the caller's trace), and the
-/// duration from arrival to the handler's end for <c>rpc.server.call.duration</c>. It wraps the handler for this one
+/// duration from arrival to the call's end for <c>rpc.server.call.duration</c>. It wraps the handler for this one
 /// call; made only when someone listens.
 /// </summary>
+/// <remarks>
+/// A call started here ends here exactly once. Its handler's end ends it; but when the session ends the call first
+/// (<see cref="EndedBy"/>: the caller cancelled, the deadline passed, the connection was lost), that is its outcome,
+/// recorded at once when the handler has not started (a call held back while the output is over budget, or not yet
+/// dispatched), and when the handler ends otherwise (so the span still covers what the handler did).
+/// </remarks>
 internal sealed class ServerCallTelemetry
 {
+    private const int Waiting = 0;
+    private const int Running = 1;
+    private const int Unserved = 2;
+
     private readonly GridContext _grid;
     private readonly Activity? _activity;
     private readonly long _startTicks;
     private readonly ushort _handler;
     private readonly string? _subroute;
     private readonly string _kind;
+    private Exception? _endedBy;
+    private int _stage;
     private int _ended;
 
     private ServerCallTelemetry(GridContext grid, Session session, in Frame open, string kind)
@@ -30,30 +42,48 @@ internal sealed class ServerCallTelemetry
         _activity = GridTracing.StartServer(open.HandlerId, open.Subroute, session.RemoteAddress, open.TraceContext.Span, kind);
     }
 
-    /// <summary>True when a served call has something to record.</summary>
-    public static bool IsWanted(GridContext grid) => grid.Metrics.ServerCallDuration.Enabled || GridTracing.Source.HasListeners();
+    /// <summary>
+    /// Starts the telemetry of the call that <paramref name="open"/> opens (<paramref name="kind"/> "request" or
+    /// "stream"), or returns null when nobody listens. Once started, the call must reach its handler through
+    /// <see cref="Wrap(RequestRegistration)"/> or <see cref="Wrap(Func{ServerStream, CancellationToken, Task})"/>, or end through <see cref="EndedBy"/>.
+    /// </summary>
+    public static ServerCallTelemetry? TryStart(GridContext grid, Session session, in Frame open, string kind) =>
+        grid.Metrics.ServerCallDuration.Enabled || GridTracing.Source.HasListeners() ? new ServerCallTelemetry(grid, session, open, kind) : null;
 
-    /// <summary>Wraps a single request's handler (either shape) for the call that <paramref name="request"/> opens.</summary>
-    public static RequestRegistration Wrap(GridContext grid, Session session, in Frame request, RequestRegistration registration)
-    {
-        var telemetry = new ServerCallTelemetry(grid, session, request, "request");
-        return registration.TakesContext
+    /// <summary>Wraps a single request's handler (either shape).</summary>
+    public RequestRegistration Wrap(RequestRegistration registration) =>
+        registration.TakesContext
             ? new RequestRegistration(registration.Id, registration.Subroute,
-                (context, payload) => telemetry.Run((p, _) => registration.Invoke(context, p), payload, context.CancellationToken))
+                (context, payload) => Run((p, _) => registration.Invoke(context, p), payload, context.CancellationToken))
             : new RequestRegistration(registration.Id, registration.Subroute,
-                (payload, cancellationToken) => telemetry.Run(registration.Invoke, payload, cancellationToken));
+                (payload, cancellationToken) => Run(registration.Invoke, payload, cancellationToken));
+
+    /// <summary>Wraps a stream's handler.</summary>
+    public Func<ServerStream, CancellationToken, Task> Wrap(Func<ServerStream, CancellationToken, Task> serve) =>
+        (stream, cancellationToken) => Run(serve, stream, cancellationToken);
+
+    /// <summary>
+    /// The session ended the call before its handler did; any thread, first reason wins. Ends the telemetry now if
+    /// the handler has not started (it then runs, if at all, outside the call's span), or else when the handler ends.
+    /// </summary>
+    public void EndedBy(Exception reason)
+    {
+        Interlocked.CompareExchange(ref _endedBy, reason, null);
+        if (Interlocked.CompareExchange(ref _stage, Unserved, Waiting) == Waiting)
+        {
+            End(null, CancellationToken.None);
+        }
     }
 
-    /// <summary>Wraps a stream handler for the stream that <paramref name="open"/> opens.</summary>
-    public static Func<ServerStream, CancellationToken, Task> Wrap(GridContext grid, Session session, in Frame open,
-        Func<ServerStream, CancellationToken, Task> serve)
-    {
-        var telemetry = new ServerCallTelemetry(grid, session, open, "stream");
-        return (stream, cancellationToken) => telemetry.Run(serve, stream, cancellationToken);
-    }
+    private bool TryRun() => Interlocked.CompareExchange(ref _stage, Running, Waiting) == Waiting;
 
     private ValueTask<byte[]> Run(RequestHandler handler, byte[] payload, CancellationToken cancellationToken)
     {
+        if (!TryRun())
+        {
+            return handler(payload, cancellationToken);
+        }
+
         var previous = Activity.Current;
         ValueTask<byte[]> pending;
         try
@@ -101,6 +131,12 @@ internal sealed class ServerCallTelemetry
 
     private async Task Run(Func<ServerStream, CancellationToken, Task> serve, ServerStream stream, CancellationToken cancellationToken)
     {
+        if (!TryRun())
+        {
+            await serve(stream, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         Task running;
         var previous = Activity.Current;
         try
@@ -141,10 +177,21 @@ internal sealed class ServerCallTelemetry
             return;
         }
 
-        // The handler's view: it answered, threw, or gave up because the call was cancelled under it.
-        var outcome = error is null ? CallOutcome.Ok
-            : error is OperationCanceledException || cancellationToken.IsCancellationRequested ? CallOutcome.Cancelled
-            : "error";
+        string outcome;
+        if (Volatile.Read(ref _endedBy) is { } reason)
+        {
+            // The session ended the call first: the caller saw that, whatever the handler did after.
+            error = reason;
+            outcome = CallOutcome.Of(reason);
+        }
+        else
+        {
+            // The handler's view: it answered, threw, or gave up because the call was cancelled under it.
+            outcome = error is null ? CallOutcome.Ok
+                : error is OperationCanceledException || cancellationToken.IsCancellationRequested ? CallOutcome.Cancelled
+                : "error";
+        }
+
         if (_activity is not null)
         {
             GridTracing.Stop(_activity, error, outcome);

@@ -7,7 +7,9 @@ namespace Grid.Reactive;
 /// deadline and its cancellation. Given to the handlers registered with a context (for example
 /// <see cref="Manager.Register(HandlerId, Func{RequestContext, byte[], ValueTask{byte[]}}, string?)"/> or
 /// <see cref="TypedRequest{TRequest, TResponse}.Register(Manager, Func{TRequest, RequestContext, ValueTask{TResponse}}, string?)"/>),
-/// and to stream handlers as <see cref="ServerStream.Context"/>. Thread-safe; valid for the call's life.
+/// and to stream handlers as <see cref="ServerStream.Context"/> (or as an argument, to the Rx-shaped ones registered
+/// with one: <see cref="Manager.RegisterStream(HandlerId, Func{RequestContext, byte[], IObservable{byte[]}, IObservable{byte[]}}, StreamHandlerOptions?, string?)"/>).
+/// Thread-safe; valid for the call's life.
 /// </summary>
 public sealed class RequestContext
 {

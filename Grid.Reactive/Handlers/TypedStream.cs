@@ -54,6 +54,24 @@ public sealed class TypedStream<TPayload, TIn, TOut>
                 .Select(m => TypedCodec.Write(m, serializer)), Options, subroute ?? Subroute);
     }
 
+    /// <summary>
+    /// Serves the stream the Rx way with the stream's <see cref="RequestContext"/> (caller, subroute, deadline,
+    /// cancellation; see <see cref="Manager.RegisterStream(HandlerId, Func{RequestContext, byte[], IObservable{byte[]}, IObservable{byte[]}}, StreamHandlerOptions?, string?)"/>).
+    /// </summary>
+    /// <param name="manager">The serving node.</param>
+    /// <param name="serve">From the payload, the caller's messages and the context to the messages sent back. A payload that cannot be read refuses the stream; an incoming message that cannot be read errors <c>incoming</c> with a <see cref="PayloadException"/>.</param>
+    /// <param name="subroute">The subroute to serve; <see cref="Subroute"/> when null.</param>
+    /// <returns>Disposing it unregisters the handler.</returns>
+    public IDisposable Register(Manager manager, Func<TPayload, IObservable<TIn>, RequestContext, IObservable<TOut>> serve, string? subroute = null)
+    {
+        ArgumentNullException.ThrowIfNull(manager);
+        ArgumentNullException.ThrowIfNull(serve);
+        var serializer = _serializer;
+        return manager.RegisterStream(Id, (context, payload, incoming) =>
+            serve(TypedCodec.Read<TPayload>(payload, serializer), incoming.Select(m => TypedCodec.Read<TIn>(m, serializer)), context)
+                .Select(m => TypedCodec.Write(m, serializer)), Options, subroute ?? Subroute);
+    }
+
     /// <summary>Serves the stream the credit-aware way (see <see cref="ServerStream"/>).</summary>
     /// <param name="manager">The serving node.</param>
     /// <param name="serve">Runs the stream; its end (or exception) ends the stream. <see cref="TypedServerStream{TPayload, TIn, TOut}.Context"/> tells the caller, subroute and deadline.</param>

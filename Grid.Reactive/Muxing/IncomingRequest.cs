@@ -1,4 +1,5 @@
 using Grid.Reactive.Connections;
+using Grid.Reactive.Diagnostics;
 
 namespace Grid.Reactive.Muxing;
 
@@ -14,16 +15,23 @@ internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem, ILoopWor
     private readonly Handlers.RequestRegistration _handler;
     private readonly byte[] _payload;
     private readonly CancellationTokenSource _cancellation = new();
+    private readonly ServerCallTelemetry? _telemetry;
     private byte[]? _result;
     private Exception? _error;
     private volatile bool _answered;
 
-    public IncomingRequest(Session session, ulong muxId, Handlers.RequestRegistration handler, byte[] payload)
+    /// <param name="session">The session it came on.</param>
+    /// <param name="muxId">The caller's id of the call.</param>
+    /// <param name="handler">The handler (wrapped by <paramref name="telemetry"/>, when there is one).</param>
+    /// <param name="payload">The request.</param>
+    /// <param name="telemetry">The call's server telemetry, or null: told when the call ends before its handler answered.</param>
+    public IncomingRequest(Session session, ulong muxId, Handlers.RequestRegistration handler, byte[] payload, ServerCallTelemetry? telemetry = null)
     {
         _session = session;
         MuxId = muxId;
         _handler = handler;
         _payload = payload;
+        _telemetry = telemetry;
     }
 
     public ulong MuxId { get; }
@@ -66,15 +74,24 @@ internal sealed class IncomingRequest : TimedCall, IThreadPoolWorkItem, ILoopWor
         }
     }
 
-    /// <summary>Loop: the call ended before the handler answered (the session already took it out of its table).</summary>
+    /// <summary>
+    /// Loop: the call ended before the handler answered (the session already took it out of its table); the handler
+    /// may be running, or not started yet (held back while the output is over budget, or not yet dispatched).
+    /// <paramref name="reason"/> is what ended it (the first one told wins); null when the caller cancelled.
+    /// </summary>
     /// <remarks>Registrations on the handler's token are user code: they run through the guarded hop.</remarks>
-    public void Cancel() => _session.User.Post(static cts => cts.Cancel(), _cancellation);
+    public void Cancel(Exception? reason = null)
+    {
+        _telemetry?.EndedBy(reason ?? new OperationCanceledException("The caller cancelled the call."));
+        _session.User.Post(static cts => cts.Cancel(), _cancellation);
+    }
 
     /// <summary>Loop: the deadline passed before the handler answered: its token fires; the caller times out on its own.</summary>
     public override void OnDeadline()
     {
         if (_session.TryForget(this))
         {
+            _telemetry?.EndedBy(new DeadlineExceededException("The call passed its deadline before its handler answered."));
             Cancel();
         }
     }

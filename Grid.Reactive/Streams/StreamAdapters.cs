@@ -3,12 +3,17 @@ namespace Grid.Reactive;
 /// <summary>Adapts the Rx handler shape onto the credit-aware one every stream runs as.</summary>
 internal static class StreamAdapters
 {
-    public static Task RunObservable(Func<byte[], IObservable<byte[]>, IObservable<byte[]>> serve, ServerStream stream, CancellationToken cancellationToken)
+    /// <summary>Runs the stream on <paramref name="outgoing"/>, the observable the handler returned for it.</summary>
+    public static Task RunObservable(IObservable<byte[]> outgoing, ServerStream stream, CancellationToken cancellationToken)
     {
+        if (outgoing is null)
+        {
+            throw new InvalidOperationException("The stream handler returned no observable (null).");
+        }
+
         // Continuations run where the handler's observable ends (on the grid's dispatcher or scheduler), so a grid under a
         // TestScheduler stays deterministic; they only queue frames.
         var ended = new TaskCompletionSource();
-        var outgoing = serve(stream.Payload, stream.Incoming);
         var subscription = outgoing.Subscribe(
             message =>
             {

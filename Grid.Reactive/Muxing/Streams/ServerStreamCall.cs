@@ -1,5 +1,6 @@
 using System.Text;
 using Grid.Reactive.Connections;
+using Grid.Reactive.Diagnostics;
 using Grid.Reactive.Handlers;
 using Grid.Reactive.Protocol;
 
@@ -20,13 +21,15 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
     private readonly CreditWindow _window;
     private readonly StreamInbox _inbox;
     private readonly ServerStream _view;
+    private readonly ServerCallTelemetry? _telemetry;
     private TimerSlot _deadline;
     private long _lastPingTicks;
 
-    public ServerStreamCall(Session session, in Frame open, StreamRegistration registration)
+    public ServerStreamCall(Session session, in Frame open, StreamRegistration registration, ServerCallTelemetry? telemetry = null)
     {
         _session = session;
         _registration = registration;
+        _telemetry = telemetry;
         MuxId = open.MuxId;
         _window = new CreditWindow(registration.Options.PushBufferCapacity, session.MaxPayload, session.Streams.User, session.Grid.Metrics.CreditWaits);
         _inbox = new StreamInbox(session.Streams.User, registration.Options.InCapacity,
@@ -151,6 +154,7 @@ internal sealed class ServerStreamCall : IStreamOutput, IThreadPoolWorkItem
         }
 
         _deadline.Cancel();
+        _telemetry?.EndedBy(reason);
         if (notifyCaller)
         {
             _session.Send(new Frame(Op.StreamCloseToClient, MuxId, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes(reason.Message)));

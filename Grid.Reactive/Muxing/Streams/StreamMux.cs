@@ -176,16 +176,21 @@ internal sealed class StreamMux
             return;
         }
 
-        if (ServerCallTelemetry.IsWanted(_grid))
-        {
-            registration = registration with { Serve = ServerCallTelemetry.Wrap(_grid, _session, frame, registration.Serve) };
-        }
-
-        var call = new ServerStreamCall(_session, frame, registration);
-        if (!Table(ref _serving).TryAdd(frame.MuxId, call))
+        var table = Table(ref _serving);
+        if (table.ContainsKey(frame.MuxId))
         {
             throw new ProtocolException($"Stream mux id {frame.MuxId} is already in use.");
         }
+
+        // From here the stream is in the table, and every way out of it ends its telemetry.
+        var telemetry = ServerCallTelemetry.TryStart(_grid, _session, frame, "stream");
+        if (telemetry is not null)
+        {
+            registration = registration with { Serve = telemetry.Wrap(registration.Serve) };
+        }
+
+        var call = new ServerStreamCall(_session, frame, registration, telemetry);
+        table[frame.MuxId] = call;
 
         call.Start(StreamDeadline.FromWire(frame.DeadlineMs));
     }
