@@ -80,14 +80,18 @@ public static class RequestLoad
             stats[i] = new LaneStats(Payloads.Create(payloadSize, i));
         }
 
+        var warm = new WarmLanes(lanes);
         var workers = new Task[lanes];
         for (var i = 0; i < lanes; i++)
         {
             var lane = i;
-            workers[i] = Task.Run(() => WorkerAsync(lane, stats[lane], pick, phase));
+            workers[i] = Task.Run(() => WorkerAsync(lane, stats[lane], pick, phase, warm));
         }
 
+        // Measure only once every lane has had its first answer (connections made, code jitted), however long a loaded
+        // machine takes for that, up to a bound: a short warm-up alone once left a slow system's window empty.
         await Task.Delay(durations.WarmUp);
+        await Task.WhenAny(warm.AllAnswered, Task.Delay(WarmUpBound));
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var workItemsBefore = ThreadPool.CompletedWorkItemCount;
         var start = Stopwatch.GetTimestamp();
@@ -120,7 +124,9 @@ public static class RequestLoad
         return new LoadResult(ops, errors, firstError, elapsed, latency, allocated, workItems);
     }
 
-    private static async Task WorkerAsync(int lane, LaneStats stats, ClientPicker pick, PhaseFlag phase)
+    private static readonly TimeSpan WarmUpBound = TimeSpan.FromSeconds(30);
+
+    private static async Task WorkerAsync(int lane, LaneStats stats, ClientPicker pick, PhaseFlag phase, WarmLanes warm)
     {
         var payload = stats.Payload;
         var random = (ulong)(lane + 1) * 0x9E3779B97F4A7C15UL;
@@ -150,9 +156,31 @@ public static class RequestLoad
                 stats.Fail($"lane {lane} call {sequence}: {ex.GetType().Name}: {ex.Message}");
             }
 
+            if (sequence == 1)
+            {
+                warm.Answered();
+            }
+
             if (stats.Errors >= MaxErrorsPerLane)
             {
                 return;
+            }
+        }
+    }
+
+    /// <summary>Completes when every lane's first call has ended, answered or failed.</summary>
+    private sealed class WarmLanes(int lanes)
+    {
+        private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _left = lanes;
+
+        public Task AllAnswered => _all.Task;
+
+        public void Answered()
+        {
+            if (Interlocked.Decrement(ref _left) == 0)
+            {
+                _all.TrySetResult();
             }
         }
     }
