@@ -27,12 +27,14 @@ public sealed class MeshScenario : IScenario
         foreach (var nodes in sizes)
         {
             var param = string.Create(CultureInfo.InvariantCulture, $"nodes={nodes}");
+            var extra = nodes == sizes[^1] ? context.Options.MeshConcurrencies.Where(c => c != Concurrency).ToArray() : [];
+            var lanes = extra.Append(Concurrency).Max();
             var started = new List<(IEchoSystem System, IEchoCluster Cluster)>();
             try
             {
                 foreach (var system in context.EchoSystems.Where(s => s.MaxNodes >= nodes && s.MaxConcurrency >= Concurrency))
                 {
-                    if (await RequestRuns.StartAsync(context, Name, system, nodes, Concurrency, [param], RequestRuns.RateMetrics) is { } cluster)
+                    if (await RequestRuns.StartAsync(context, Name, system, nodes, lanes, [param], RequestRuns.RateMetrics) is { } cluster)
                     {
                         started.Add((system, cluster));
                     }
@@ -47,6 +49,17 @@ public sealed class MeshScenario : IScenario
                 }
 
                 bySize[nodes] = results;
+                foreach (var c in extra)
+                {
+                    var label = string.Create(CultureInfo.InvariantCulture, $"nodes={nodes},c={c}");
+                    var more = started.Select(s => new RequestEntry(s.System.Name, c, RandomPairs(s.Cluster, nodes), () => s.Cluster.Sends)).ToList();
+                    var moreResults = await RequestRuns.RunRoundsAsync(context, Name, label, more, RequestRuns.RateMetrics.Concat(RequestRuns.BreakdownMetrics));
+                    RequestRuns.RecordRates(context, Name, label, moreResults);
+                    foreach (var (system, result) in moreResults)
+                    {
+                        RequestRuns.RecordBreakdown(context, Name, system, label, result);
+                    }
+                }
             }
             finally
             {
