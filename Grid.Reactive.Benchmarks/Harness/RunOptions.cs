@@ -133,8 +133,8 @@ public sealed class RunOptions
           --signalr-connections N
                                HubConnections per pair of nodes for signalr's requests (default 1)
           --mesh-concurrency a,b
-                               mesh: also run 8 nodes at these total concurrencies (e.g. 1792: as many calls per
-                               link as 2 nodes have at 64)
+                               mesh: also run its largest size (8 nodes; 4 in --smoke) at these total
+                               concurrencies (e.g. 1792: as many calls per link as 2 nodes have at 64)
           --out DIR            write latest.md and latest.json to DIR (default: Grid.Reactive.Benchmarks/results)
           --micro [BDN args]   BenchmarkDotNet micro benchmarks instead (codec, merge); e.g. --micro --filter '*'
           --stress             the stress races at million-interleaving counts instead; exits 1 on any violation
