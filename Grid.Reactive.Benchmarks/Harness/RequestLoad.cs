@@ -18,6 +18,15 @@ public delegate IEchoClient ClientPicker(int lane, ref ulong random);
 public sealed record LoadResult(long Ops, long Errors, string? FirstError, TimeSpan Elapsed, LatencyHistogram Latency, long AllocatedBytes,
     long WorkItems, double? Rate = null)
 {
+    /// <summary>CPU time and context switches of the whole process during the measured window.</summary>
+    public ProcessUsage Usage { get; init; }
+
+    /// <summary>Transport messages and frames sent during the measured window, when the system counts them.</summary>
+    public SendCount? Sends { get; init; }
+
+    /// <summary>Thread-pool threads at the end of the measured window (the most of the combined rounds).</summary>
+    public int PoolThreads { get; init; }
+
     /// <summary>Calls per second: for combined rounds, the median round's.</summary>
     public double PerSecond => Rate ?? Ops / Elapsed.TotalSeconds;
 
@@ -35,8 +44,30 @@ public sealed record LoadResult(long Ops, long Errors, string? FirstError, TimeS
         }
 
         return new LoadResult(rounds.Sum(r => r.Ops), rounds.Sum(r => r.Errors), rounds.Select(r => r.FirstError).FirstOrDefault(e => e is not null),
-            TimeSpan.FromTicks(rounds.Sum(r => r.Elapsed.Ticks)), latency, rounds.Sum(r => r.AllocatedBytes), rounds.Sum(r => r.WorkItems), Median(rounds.Select(r => r.PerSecond)));
+            TimeSpan.FromTicks(rounds.Sum(r => r.Elapsed.Ticks)), latency, rounds.Sum(r => r.AllocatedBytes), rounds.Sum(r => r.WorkItems), Median(rounds.Select(r => r.PerSecond)))
+        {
+            Usage = rounds.Aggregate(default(ProcessUsage), (sum, r) => ProcessUsage.Add(sum, r.Usage)),
+            Sends = rounds.All(r => r.Sends is not null)
+                ? new SendCount(rounds.Sum(r => r.Sends!.Value.Messages), rounds.Sum(r => r.Sends!.Value.Frames))
+                : null,
+            PoolThreads = rounds.Count == 0 ? 0 : rounds.Max(r => r.PoolThreads),
+        };
     }
+
+    /// <summary>Process CPU time (user + kernel) per measured call, in microseconds.</summary>
+    public double CpuMicrosPerOp => Ops == 0 ? double.NaN : Usage.Cpu.TotalMicroseconds / Ops;
+
+    /// <summary>Kernel CPU time per measured call, in microseconds (system calls, the loopback TCP stack).</summary>
+    public double KernelMicrosPerOp => Ops == 0 ? double.NaN : Usage.Kernel.TotalMicroseconds / Ops;
+
+    /// <summary>Context switches of the whole process per measured call; NaN where not known.</summary>
+    public double ContextSwitchesPerOp => Ops == 0 || Usage.ContextSwitches < 0 ? double.NaN : (double)Usage.ContextSwitches / Ops;
+
+    /// <summary>Transport messages (WebSocket sends, both ways) per measured call; NaN when the system does not count them.</summary>
+    public double SendsPerOp => Ops == 0 || Sends is not { } sends ? double.NaN : (double)sends.Messages / Ops;
+
+    /// <summary>Frames per transport message: how many calls' frames one send carried on average; NaN when not counted.</summary>
+    public double FramesPerSend => Sends is not { Messages: > 0 } sends ? double.NaN : (double)sends.Frames / sends.Messages;
 
     /// <summary>The median of <paramref name="values"/> (the mean of the middle two for an even count).</summary>
     public static double Median(IEnumerable<double> values)
@@ -69,7 +100,12 @@ public static class RequestLoad
     private const int MaxErrorsPerLane = 1000;
 
     /// <summary>Runs the load and returns what the measured window saw.</summary>
-    public static async Task<LoadResult> RunAsync(int lanes, int payloadSize, ClientPicker pick, Durations durations)
+    /// <param name="lanes">Workers, each with one call in flight.</param>
+    /// <param name="payloadSize">Bytes per request.</param>
+    /// <param name="pick">The client of each call.</param>
+    /// <param name="durations">Warm-up and measured window.</param>
+    /// <param name="sends">Reads the system's send counters, or null when it has none.</param>
+    public static async Task<LoadResult> RunAsync(int lanes, int payloadSize, ClientPicker pick, Durations durations, Func<SendCount?>? sends = null)
     {
         ArgumentNullException.ThrowIfNull(pick);
         ArgumentNullException.ThrowIfNull(durations);
@@ -93,6 +129,8 @@ public static class RequestLoad
         await Task.Delay(durations.WarmUp);
         await Task.WhenAny(warm.AllAnswered, Task.Delay(WarmUpBound));
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var sendsBefore = sends?.Invoke();
+        var usageBefore = ProcessUsage.Now();
         var workItemsBefore = ThreadPool.CompletedWorkItemCount;
         var start = Stopwatch.GetTimestamp();
         phase.Set(Phase.Measure);
@@ -100,6 +138,9 @@ public static class RequestLoad
         phase.Set(Phase.Stop);
         var elapsed = Stopwatch.GetElapsedTime(start);
         var workItems = ThreadPool.CompletedWorkItemCount - workItemsBefore;
+        var usage = ProcessUsage.Between(usageBefore, ProcessUsage.Now());
+        var sendsAfter = sends?.Invoke();
+        var poolThreads = ThreadPool.ThreadCount;
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
 
         var all = Task.WhenAll(workers);
@@ -121,7 +162,12 @@ public static class RequestLoad
             firstError ??= "calls were still in flight 30 s after the run stopped";
         }
 
-        return new LoadResult(ops, errors, firstError, elapsed, latency, allocated, workItems);
+        return new LoadResult(ops, errors, firstError, elapsed, latency, allocated, workItems)
+        {
+            Usage = usage,
+            Sends = sendsBefore is { } b && sendsAfter is { } a ? SendCount.Between(b, a) : null,
+            PoolThreads = poolThreads,
+        };
     }
 
     private static readonly TimeSpan WarmUpBound = TimeSpan.FromSeconds(30);

@@ -72,6 +72,12 @@ public sealed class RunOptions
     /// <summary>The seed of the scale mode's reconnect jitter (--scale-seed; default 1).</summary>
     public int ScaleSeed { get; private init; } = 1;
 
+    /// <summary>
+    /// Total concurrencies the mesh scenario also runs at its largest size, beyond the 64 of its target
+    /// (--mesh-concurrency; default none): with more calls in flight per link, batching comes back.
+    /// </summary>
+    public IReadOnlyList<int> MeshConcurrencies { get; private init; } = [];
+
     /// <summary>True when --help was asked for.</summary>
     public bool Help { get; private init; }
 
@@ -126,6 +132,9 @@ public sealed class RunOptions
           --alloc-types        alloc scenario: also name the types each system allocates most (notes)
           --signalr-connections N
                                HubConnections per pair of nodes for signalr's requests (default 1)
+          --mesh-concurrency a,b
+                               mesh: also run its largest size (8 nodes; 4 in --smoke) at these total
+                               concurrencies (e.g. 1792: as many calls per link as 2 nodes have at 64)
           --out DIR            write latest.md and latest.json to DIR (default: Grid.Reactive.Benchmarks/results)
           --micro [BDN args]   BenchmarkDotNet micro benchmarks instead (codec, merge); e.g. --micro --filter '*'
           --stress             the stress races at million-interleaving counts instead; exits 1 on any violation
@@ -152,6 +161,7 @@ public sealed class RunOptions
         var scaleMode = false;
         List<int> scaleNodes = [];
         var scaleSeed = 1;
+        List<int> meshConcurrencies = [];
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -196,6 +206,15 @@ public sealed class RunOptions
                     }
 
                     break;
+                case "--mesh-concurrency":
+                    foreach (var level in Value(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        meshConcurrencies.Add(int.TryParse(level, NumberStyles.None, CultureInfo.InvariantCulture, out var c) && c > 0
+                            ? c
+                            : throw new ArgumentException($"Option '--mesh-concurrency' needs positive numbers.\n\n{Usage}"));
+                    }
+
+                    break;
                 case "--scale-seed":
                     scaleSeed = int.TryParse(Value(args, ref i), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seed)
                         ? seed
@@ -218,6 +237,7 @@ public sealed class RunOptions
             Mode = mode, Filters = filters, Systems = systems, OutputDirectory = output, AllocationTypes = allocationTypes,
             SignalRConnections = signalRConnections, Stress = stress, StressScale = stressScale,
             Scale = scaleMode, ScaleNodes = scaleNodes.Count > 0 ? scaleNodes : [64, 256, 512], ScaleSeed = scaleSeed,
+            MeshConcurrencies = meshConcurrencies,
         };
     }
 

@@ -4,7 +4,11 @@ using Grid.Reactive.Benchmarks.Systems;
 namespace Grid.Reactive.Benchmarks.Scenarios;
 
 /// <summary>One system's load for a parameter: its name, how many workers, and the client each call goes through.</summary>
-public sealed record RequestEntry(string System, int Lanes, ClientPicker Pick);
+/// <param name="System">The system's name.</param>
+/// <param name="Lanes">Workers, one call in flight each.</param>
+/// <param name="Pick">The client of each call.</param>
+/// <param name="Sends">Reads the system's send counters (<see cref="IEchoCluster.Sends"/>), or null.</param>
+public sealed record RequestEntry(string System, int Lanes, ClientPicker Pick, Func<SendCount?>? Sends = null);
 
 /// <summary>What the request scenarios share: starting a system, running a load on it, recording or failing.</summary>
 public static class RequestRuns
@@ -14,6 +18,13 @@ public static class RequestRuns
 
     /// <summary>The latency, rate and thread-pool metrics of a request run.</summary>
     public static readonly string[] RateMetrics = ["req_per_s", "p50_us", "p99_us", WorkItemsMetric];
+
+    /// <summary>
+    /// Where a request run's time goes, per call and for the whole process (both ends of every call are in it): costs
+    /// that hold when other work shares the machine, unlike the rate.
+    /// </summary>
+    public static readonly string[] BreakdownMetrics =
+        ["cpu_us_per_op", "kernel_us_per_op", "ctx_switches_per_op", "alloc_bytes_per_op", "sends_per_op", "frames_per_send", "pool_threads"];
 
     /// <summary>Starts <paramref name="system"/>, or records the failure for every parameter and returns null.</summary>
     public static async Task<IEchoCluster?> StartAsync(BenchContext context, string scenario, IEchoSystem system, int nodes, int lanes,
@@ -54,7 +65,7 @@ public static class RequestRuns
             var label = durations.Rounds == 1 ? "" : $" round {round}/{durations.Rounds}";
             foreach (var entry in entries.Where(e => rounds.ContainsKey(e.System)))
             {
-                var result = await RunCheckedAsync(context, scenario, entry.System, param + label, param, entry.Lanes, entry.Pick, metrics, durations);
+                var result = await RunCheckedAsync(context, scenario, entry.System, param + label, param, entry.Lanes, entry.Pick, metrics, durations, entry.Sends);
                 if (result is null)
                 {
                     rounds.Remove(entry.System);
@@ -74,7 +85,7 @@ public static class RequestRuns
     /// failure (under <paramref name="param"/>) and yields null, so a broken system never reports a speed.
     /// </summary>
     public static async Task<LoadResult?> RunCheckedAsync(BenchContext context, string scenario, string system, string label, string param,
-        int lanes, ClientPicker pick, IEnumerable<string> metrics, Durations durations)
+        int lanes, ClientPicker pick, IEnumerable<string> metrics, Durations durations, Func<SendCount?>? sends = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(durations);
@@ -82,7 +93,7 @@ public static class RequestRuns
         LoadResult result;
         try
         {
-            result = await RequestLoad.RunAsync(lanes, 512, pick, durations);
+            result = await RequestLoad.RunAsync(lanes, 512, pick, durations, sends);
         }
         catch (Exception ex)
         {
@@ -98,7 +109,7 @@ public static class RequestRuns
             return null;
         }
 
-        context.Progress($"{scenario} {system} {label}: {BenchContext.F(result.PerSecond)} req/s, p50 {BenchContext.F(result.Latency.MicrosAtQuantile(0.5))} us, p99 {BenchContext.F(result.Latency.MicrosAtQuantile(0.99))} us, {BenchContext.F(result.AllocatedPerOp)} B/op, {BenchContext.F(result.WorkItemsPerOp)} pool items/op");
+        context.Progress($"{scenario} {system} {label}: {BenchContext.F(result.PerSecond)} req/s, p50 {BenchContext.F(result.Latency.MicrosAtQuantile(0.5))} us, p99 {BenchContext.F(result.Latency.MicrosAtQuantile(0.99))} us, {BenchContext.F(result.AllocatedPerOp)} B/op, {BenchContext.F(result.WorkItemsPerOp)} pool items/op, {BenchContext.F(result.CpuMicrosPerOp)} us CPU/op ({BenchContext.F(result.KernelMicrosPerOp)} kernel), {BenchContext.F(result.ContextSwitchesPerOp)} switches/op{(result.Sends is null ? "" : $", {BenchContext.F(result.SendsPerOp)} sends/op, {BenchContext.F(result.FramesPerSend)} frames/send")}");
         return result;
     }
 
@@ -111,6 +122,20 @@ public static class RequestRuns
         context.Results.Add(scenario, system, param, "p50_us", result.Latency.MicrosAtQuantile(0.5));
         context.Results.Add(scenario, system, param, "p99_us", result.Latency.MicrosAtQuantile(0.99));
         context.Results.Add(scenario, system, param, WorkItemsMetric, result.WorkItemsPerOp);
+    }
+
+    /// <summary>Records where a run's time went (<see cref="BreakdownMetrics"/>); send figures only for systems that count sends.</summary>
+    public static void RecordBreakdown(BenchContext context, string scenario, string system, string param, LoadResult result)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(result);
+        context.Results.Add(scenario, system, param, "cpu_us_per_op", result.CpuMicrosPerOp);
+        context.Results.Add(scenario, system, param, "kernel_us_per_op", result.KernelMicrosPerOp);
+        context.Results.Add(scenario, system, param, "ctx_switches_per_op", result.ContextSwitchesPerOp);
+        context.Results.Add(scenario, system, param, "alloc_bytes_per_op", result.AllocatedPerOp);
+        context.Results.Add(scenario, system, param, "sends_per_op", result.SendsPerOp);
+        context.Results.Add(scenario, system, param, "frames_per_send", result.FramesPerSend);
+        context.Results.Add(scenario, system, param, "pool_threads", result.PoolThreads);
     }
 
     /// <summary>Records the figures of every system that completed its rounds.</summary>

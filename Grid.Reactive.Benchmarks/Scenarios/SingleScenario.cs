@@ -34,7 +34,7 @@ public sealed class SingleScenario : IScenario
             foreach (var c in concurrencies)
             {
                 var entries = started.Where(s => c <= s.System.MaxConcurrency)
-                    .Select(s => new RequestEntry(s.System.Name, c, Fixed(s.Cluster.Client(0, 1))))
+                    .Select(s => new RequestEntry(s.System.Name, c, Fixed(s.Cluster.Client(0, 1)), () => s.Cluster.Sends))
                     .ToList();
                 var results = await RequestRuns.RunRoundsAsync(context, Name, Param(c), entries, RequestRuns.RateMetrics);
                 RequestRuns.RecordRates(context, Name, Param(c), results);

@@ -31,6 +31,21 @@ public interface IEchoCluster : IAsyncDisposable
     /// <see cref="Client"/> again for clients of the cut node itself.
     /// </summary>
     Task CutAsync(int node, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The transport messages (WebSocket sends) the cluster's nodes have made so far, both ways, and the calls' frames
+    /// (requests and answers) they carried; null for a system that does not count them.
+    /// </summary>
+    SendCount? Sends => null;
+}
+
+/// <summary>Transport messages sent and the frames (requests, answers, pings) they carried, counted since a cluster started.</summary>
+/// <param name="Messages">Messages handed to the transport, one send each.</param>
+/// <param name="Frames">Frames those messages carried: several when calls were batched into one message.</param>
+public readonly record struct SendCount(long Messages, long Frames)
+{
+    /// <summary>What was sent between <paramref name="before"/> and <paramref name="after"/>.</summary>
+    public static SendCount Between(SendCount before, SendCount after) => new(after.Messages - before.Messages, after.Frames - before.Frames);
 }
 
 /// <summary>Sends echo requests from one node to another.</summary>

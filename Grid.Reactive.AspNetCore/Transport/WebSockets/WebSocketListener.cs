@@ -40,6 +40,14 @@ internal sealed class WebSocketListener : IAsyncDisposable
         _tls = options.Tls;
     }
 
+    /// <summary>
+    /// True when this listener's own Kestrel runs socket reads and writes inline on their completions (see
+    /// <see cref="StartAsync"/>); false for a hosted listener, whose server is the application's.
+    /// </summary>
+    internal bool SchedulesInline =>
+        _app?.Services.GetService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>>()?.Value
+            .UnsafePreferInlineScheduling ?? false;
+
     /// <summary>For a hosted grid, whose TLS is the application's: the request's client certificate must pass the grid's check.</summary>
     private static async Task<bool> HasValidClientCertificateAsync(HttpContext context, GridTlsOptions tls)
     {
@@ -105,6 +113,11 @@ internal sealed class WebSocketListener : IAsyncDisposable
             }
         }
 
+        // Reads and writes continue inline on the socket's completion instead of first hopping to one of Kestrel's I/O
+        // queues (a thread-pool work item per message each way; with several nodes in one process, one set of queues
+        // per server). Safe here: what runs on them is the link's reader and writer, which never block and never run
+        // user code (that always hops off the link).
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.UseUrls(address.HttpUrl);
         builder.Services.AddWebSockets(webSockets => webSockets.KeepAliveInterval = TimeSpan.Zero);
 

@@ -75,9 +75,11 @@ public sealed class GridEchoSystem(GridCallStyle style = GridCallStyle.Await) : 
         private readonly string[] _addresses = new string[nodes];
         private readonly Manager?[] _managers = new Manager?[nodes];
         private readonly GridEchoClient?[,] _clients = new GridEchoClient?[nodes, nodes];
-        private readonly WebSocketTransport _transport = new();
+        private readonly CountingTransport _transport = new(new WebSocketTransport());
 
         public bool CanCut => true;
+
+        public SendCount? Sends => _transport.Sends;
 
         public async Task StartAsync(CancellationToken cancellationToken)
         {

@@ -32,6 +32,13 @@ public sealed class GridStreamSystem : IStreamSystem
     {
         var counters = new StreamCounters();
         string[] addresses = [$"127.0.0.1:{Ports.Free()}", $"127.0.0.1:{Ports.Free()}"];
+
+        // The client dials the server (the producer), as a gRPC or SignalR client does: which side dials follows from
+        // the two addresses, and left to the free ports it would change from run to run.
+        if (!Connections.DialDirection.ShouldDial(addresses[0], addresses[1]))
+        {
+            (addresses[0], addresses[1]) = (addresses[1], addresses[0]);
+        }
         var transport = new WebSocketTransport();
         var client = GridEchoSystem.NewNode(addresses[0], addresses, transport);
         var server = GridEchoSystem.NewNode(addresses[1], addresses, transport);

@@ -20,6 +20,8 @@ public sealed class WsRawEchoClient : IEchoClient, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task _writer = Task.CompletedTask;
     private Task _reader = Task.CompletedTask;
+    private long _messages;
+    private long _requests;
 
     private WsRawEchoClient(ClientWebSocket socket, int lanes, int payloadCapacity)
     {
@@ -50,6 +52,12 @@ public sealed class WsRawEchoClient : IEchoClient, IAsyncDisposable
         client._reader = Task.Run(client.ReadLoopAsync, CancellationToken.None);
         return client;
     }
+
+    /// <summary>
+    /// The messages this client has sent and the requests they carried, doubled: the server echoes each message once,
+    /// so every message is a send each way.
+    /// </summary>
+    public SendCount Sends => new(2 * Volatile.Read(ref _messages), 2 * Volatile.Read(ref _requests));
 
     /// <inheritdoc />
     public ValueTask<ReadOnlyMemory<byte>> EchoAsync(int lane, byte[] payload)
@@ -101,6 +109,8 @@ public sealed class WsRawEchoClient : IEchoClient, IAsyncDisposable
                 }
 
                 BinaryPrimitives.WriteInt32LittleEndian(buffer, count);
+                Volatile.Write(ref _messages, _messages + 1);
+                Volatile.Write(ref _requests, _requests + count);
                 await _socket.SendAsync(buffer.AsMemory(0, length), WebSocketMessageType.Binary, endOfMessage: true, _stop.Token);
             }
         }

@@ -57,6 +57,24 @@ public sealed class WsRawEchoSystem : IEchoSystem
 
         public bool CanCut => false;
 
+        public SendCount? Sends
+        {
+            get
+            {
+                long messages = 0, frames = 0;
+                foreach (var client in Clients)
+                {
+                    if (client?.Sends is { } sends)
+                    {
+                        messages += sends.Messages;
+                        frames += sends.Frames;
+                    }
+                }
+
+                return new SendCount(messages, frames);
+            }
+        }
+
         public IEchoClient Client(int from, int to) =>
             Clients[from, to] ?? throw new ArgumentException($"No client from node {from} to node {to}.");
 
