@@ -40,6 +40,12 @@ public sealed class GridOptions
     /// </summary>
     public bool SelfHost { get; set; }
 
+    /// <summary>With <see cref="SelfHost"/>: see <see cref="WebSocketTransportOptions.MaxConnections"/>. Default 4096.</summary>
+    public int MaxConnections { get; set; } = 4096;
+
+    /// <summary>With <see cref="SelfHost"/>: see <see cref="WebSocketTransportOptions.UpgradeTimeout"/>. Default 10 s.</summary>
+    public TimeSpan UpgradeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>TLS from certificate files; null for plain <c>ws://</c>.</summary>
     public GridTlsSettings? Tls { get; set; }
 

@@ -77,6 +77,16 @@ internal sealed class GridOptionsValidator(GridRegistration grid, string? sectio
             failures.Add($"{Key("Path")} ('{options.Path}') must start with '/'.");
         }
 
+        if (options.MaxConnections < 1)
+        {
+            failures.Add($"{Key("MaxConnections")} ({options.MaxConnections}) must be at least 1.");
+        }
+
+        if (options.UpgradeTimeout < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{Key("UpgradeTimeout")} ({options.UpgradeTimeout}) must be at least 1 second.");
+        }
+
         Positive(failures, "DefaultRequestTimeout", options.DefaultRequestTimeout);
         Positive(failures, "PingInterval", options.PingInterval);
         Positive(failures, "PingTimeout", options.PingTimeout);

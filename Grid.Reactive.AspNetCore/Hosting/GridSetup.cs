@@ -36,6 +36,8 @@ internal static class GridSetup
         {
             Path = options.Path,
             SelfHost = options.SelfHost,
+            MaxConnections = options.MaxConnections,
+            UpgradeTimeout = options.UpgradeTimeout,
             Tls = options.Tls is { } tls ? LoadTls(tls) : null,
         });
 

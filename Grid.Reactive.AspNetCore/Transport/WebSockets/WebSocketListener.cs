@@ -65,7 +65,6 @@ internal sealed class WebSocketListener : IAsyncDisposable
         return tls.TrustedRoots.Count == 0 || tls.Accepts(certificate, System.Net.Security.SslPolicyErrors.None, checkName: false);
     }
 
-    /// <summary>Starts Kestrel on <paramref name="address"/>; throws (an <see cref="IOException"/> when the port is taken) if it cannot.</summary>
     /// <summary>
     /// A listener without a server of its own: the application's ASP.NET Core pipeline hands it requests
     /// (<see cref="GridEndpoints.MapGrid"/>). Disposing it closes its links and calls <paramref name="onDisposed"/>.
@@ -74,6 +73,7 @@ internal sealed class WebSocketListener : IAsyncDisposable
         Action<ILink> onAccepted, Action onDisposed) =>
         new(null, address, options, settings, onAccepted, onDisposed);
 
+    /// <summary>Starts Kestrel on <paramref name="address"/>; throws (an <see cref="IOException"/> when the port is taken) if it cannot.</summary>
     public static async ValueTask<WebSocketListener> StartAsync(WebSocketAddress address, WebSocketTransportOptions options,
         LinkSettings settings, Action<ILink> onAccepted, CancellationToken cancellationToken)
     {
@@ -84,6 +84,13 @@ internal sealed class WebSocketListener : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+
+            // Bounds on what an unauthenticated socket can hold: open files (past the limit the whole process fails,
+            // not just this listener) and the time before its upgrade request.
+            kestrel.Limits.MaxConcurrentConnections = options.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = options.MaxConnections;
+            kestrel.Limits.RequestHeadersTimeout = options.UpgradeTimeout;
+            kestrel.Limits.KeepAliveTimeout = options.UpgradeTimeout;
             kestrel.ConfigureEndpointDefaults(endpoint =>
             {
                 endpoint.Protocols = HttpProtocols.Http1;
@@ -138,13 +145,13 @@ internal sealed class WebSocketListener : IAsyncDisposable
         return listener;
     }
 
+    /// <summary>How long stopping waits for links closing in order to write their last messages (wall-clock: socket I/O).</summary>
+    internal static readonly TimeSpan OrderlyCloseBound = TimeSpan.FromSeconds(2);
+
     /// <summary>
     /// Stops Kestrel. Links still open (or still finishing an orderly close) are closed with a
     /// <see cref="DisconnectedException"/> and their sockets aborted first, so that stopping never waits for a peer.
     /// </summary>
-    /// <summary>How long stopping waits for links closing in order to write their last messages (wall-clock: socket I/O).</summary>
-    internal static readonly TimeSpan OrderlyCloseBound = TimeSpan.FromSeconds(2);
-
     public async ValueTask DisposeAsync()
     {
         WebSocketLink[] open;

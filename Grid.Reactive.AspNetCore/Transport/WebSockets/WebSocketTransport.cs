@@ -29,6 +29,15 @@ public sealed class WebSocketTransport : GridTransport
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.ReceiveBufferSize, 256, nameof(options));
+        if (_options.MaxConnections < 1)
+        {
+            throw new ArgumentException($"WebSocketTransportOptions.MaxConnections ({_options.MaxConnections}) must be at least 1.", nameof(options));
+        }
+
+        if (_options.UpgradeTimeout < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException($"WebSocketTransportOptions.UpgradeTimeout ({_options.UpgradeTimeout}) must be at least 1 second.", nameof(options));
+        }
         if (_options.Tls is { ServerCertificate: null } && _options.SelfHost)
         {
             throw new ArgumentException("WebSocketTransportOptions.Tls needs a ServerCertificate for a self-hosted listener.", nameof(options));
