@@ -15,7 +15,7 @@ internal static class GridNode
         {
             Address = args.Address,
             Remotes = args.Nodes,
-            Transport = new WebSocketTransport(),
+            Transport = new WebSocketTransport(new WebSocketTransportOptions { MaxConnections = args.MaxConnections }),
             Authenticator = new SharedSecretAuthenticator(Encoding.UTF8.GetBytes(args.Secret)),
             PingInterval = args.PingInterval,
             PingTimeout = args.PingTimeout,

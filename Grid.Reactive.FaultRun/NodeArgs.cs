@@ -18,6 +18,7 @@ internal sealed record NodeArgs
     public TimeSpan ReportEvery { get; init; } = TimeSpan.FromSeconds(5);
     public int StreamEvery { get; init; } = 10;                      // one call in N is a stream
     public int StreamMessages { get; init; } = 20;
+    public int MaxConnections { get; init; } = 4096;                 // the listener's bound on sockets (WebSocketTransportOptions)
     public int CorruptEvery { get; init; }                            // serve: flip a byte in every Nth answer (checks the checker)
     public string? Books { get; init; }                              // where the load node writes its JSON books
     public string? Faults { get; init; }                             // the fault log the script appends to
@@ -60,6 +61,7 @@ internal sealed record NodeArgs
             ReportEvery = Time("report-every", defaults.ReportEvery),
             StreamEvery = Int("stream-every", defaults.StreamEvery),
             StreamMessages = Int("stream-messages", defaults.StreamMessages),
+            MaxConnections = Int("max-connections", defaults.MaxConnections),
             CorruptEvery = Int("corrupt-every", 0),
             Books = Opt("books"),
             Faults = Opt("faults"),
