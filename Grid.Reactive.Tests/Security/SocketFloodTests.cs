@@ -34,6 +34,7 @@ public sealed class SocketFloodTests
         }
 
         await nodes[0].Connection(nodes[1].Address).FirstAsync(s => s == ConnectionState.Connected).ToTask().WaitAsync(RealGrid.Guard);
+        await nodes[1].Connection(nodes[0].Address).FirstAsync(s => s == ConnectionState.Connected).ToTask().WaitAsync(RealGrid.Guard);
         return nodes;
     }
 
@@ -115,6 +116,24 @@ public sealed class SocketFloodTests
             // Kestrel's own default would hold them for minutes (KeepAliveTimeout 130 s, RequestHeadersTimeout 30 s).
             Assert.That(await ClosedByNodeAsync(silent, RealGrid.Guard), Is.True, "a silent socket is closed");
             Assert.That(await ClosedByNodeAsync(dribbling, RealGrid.Guard), Is.True, "a socket sending its request slowly is closed");
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [Test]
+    public async Task TheLargestBounds_AreAccepted_AndTheGridTalks()
+    {
+        var nodes = await StartPairAsync(new WebSocketTransportOptions { MaxConnections = int.MaxValue, UpgradeTimeout = TimeSpan.MaxValue });
+        try
+        {
+            var echo = await nodes[1].Connection(nodes[0].Address).Request(Echo, Bytes("max")).ToTask().WaitAsync(RealGrid.Guard);
+            Assert.That(Text(echo), Does.EndWith(":max"));
         }
         finally
         {
