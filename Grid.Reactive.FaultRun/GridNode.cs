@@ -15,7 +15,7 @@ internal static class GridNode
         {
             Address = args.Address,
             Remotes = args.Nodes,
-            Transport = new WebSocketTransport(new WebSocketTransportOptions { MaxConnections = args.MaxConnections }),
+            Transport = new WebSocketTransport(args.MaxConnections is { } max ? new WebSocketTransportOptions { MaxConnections = max } : new WebSocketTransportOptions()),
             Authenticator = new SharedSecretAuthenticator(Encoding.UTF8.GetBytes(args.Secret)),
             PingInterval = args.PingInterval,
             PingTimeout = args.PingTimeout,

@@ -18,7 +18,7 @@ internal sealed record NodeArgs
     public TimeSpan ReportEvery { get; init; } = TimeSpan.FromSeconds(5);
     public int StreamEvery { get; init; } = 10;                      // one call in N is a stream
     public int StreamMessages { get; init; } = 20;
-    public int MaxConnections { get; init; } = 4096;                 // the listener's bound on sockets (WebSocketTransportOptions)
+    public int? MaxConnections { get; init; }                         // the listener's bound on sockets; null: the transport's default
     public int CorruptEvery { get; init; }                            // serve: flip a byte in every Nth answer (checks the checker)
     public string? Books { get; init; }                              // where the load node writes its JSON books
     public string? Faults { get; init; }                             // the fault log the script appends to
@@ -61,7 +61,7 @@ internal sealed record NodeArgs
             ReportEvery = Time("report-every", defaults.ReportEvery),
             StreamEvery = Int("stream-every", defaults.StreamEvery),
             StreamMessages = Int("stream-messages", defaults.StreamMessages),
-            MaxConnections = Int("max-connections", defaults.MaxConnections),
+            MaxConnections = Opt("max-connections") is null ? null : Int("max-connections", 0),
             CorruptEvery = Int("corrupt-every", 0),
             Books = Opt("books"),
             Faults = Opt("faults"),

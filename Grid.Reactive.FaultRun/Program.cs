@@ -13,7 +13,7 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     Console.Error.WriteLine(e.Message);
     Console.Error.WriteLine("usage: --role serve|load|relay|check --address ip:port --nodes ip:port,ip:port,... [--secret s] [--concurrency 4] [--think 0ms] "
         + "[--deadline 2s] [--grace 3s] [--ping-interval 1s] [--ping-timeout 3s] [--books books.json] [--faults faults.log] "
-        + "[--ready file] [--max-connections 4096] [--corrupt-every N (serve)] [--listen ip --control file (relay)]");
+        + "[--ready file] [--max-connections N] [--corrupt-every N (serve)] [--listen ip --control file (relay)]");
     return 64;
 }
 

@@ -40,8 +40,11 @@ public sealed class GridOptions
     /// </summary>
     public bool SelfHost { get; set; }
 
-    /// <summary>With <see cref="SelfHost"/>: see <see cref="WebSocketTransportOptions.MaxConnections"/>. Default 4096.</summary>
-    public int MaxConnections { get; set; } = 4096;
+    /// <summary>
+    /// With <see cref="SelfHost"/>: see <see cref="WebSocketTransportOptions.MaxConnections"/>. Default 4096, or less
+    /// where the process's open-file limit is low.
+    /// </summary>
+    public int MaxConnections { get; set; } = OpenFileLimit.DefaultMaxConnections;
 
     /// <summary>With <see cref="SelfHost"/>: see <see cref="WebSocketTransportOptions.UpgradeTimeout"/>. Default 10 s.</summary>
     public TimeSpan UpgradeTimeout { get; set; } = TimeSpan.FromSeconds(10);

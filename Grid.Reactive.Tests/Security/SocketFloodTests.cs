@@ -144,6 +144,26 @@ public sealed class SocketFloodTests
         }
     }
 
+    [TestCase(null, 4096)]
+    [TestCase(1_048_576L, 4096)]
+    [TestCase(20_000L, 4096)]
+    [TestCase(1024L, 384)]
+    [TestCase(200L, 16)]
+    public void TheDefaultMaxConnections_FitsTheProcesssOpenFileLimit(long? softLimit, int expected) =>
+        Assert.That(OpenFileLimit.DefaultFor(softLimit), Is.EqualTo(expected));
+
+    [Test]
+    public void TheOpenFileLimit_IsReadFromProcLimits()
+    {
+        const string Limits = "Limit                     Soft Limit           Hard Limit           Units     \n" +
+            "Max processes             95142                95142                processes \n" +
+            "Max open files            1024                 524288               files     \n";
+        Assert.That(OpenFileLimit.Parse(Limits), Is.EqualTo(1024));
+        Assert.That(OpenFileLimit.Parse(Limits.Replace("1024 ", "unlimited", StringComparison.Ordinal)), Is.Null);
+        Assert.That(OpenFileLimit.Parse("Max cpu time unlimited"), Is.Null);
+        Assert.That(new WebSocketTransportOptions().MaxConnections, Is.EqualTo(OpenFileLimit.DefaultMaxConnections));
+    }
+
     [Test]
     public void TheBoundsAreCheckedWhenTheTransportIsMade()
     {

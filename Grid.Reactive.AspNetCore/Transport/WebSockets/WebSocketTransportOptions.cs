@@ -25,10 +25,12 @@ public sealed class WebSocketTransportOptions
     /// upgrade (TLS or the HTTP request). Beyond either count, a new socket is closed as soon as it is accepted, so a
     /// flood of sockets cannot use up the process's open files (which would stop the whole process). Keep twice this
     /// below the process's open-file limit (<c>ulimit -n</c>) less what the application needs; a grid of N nodes needs
-    /// about N/2 links. Default 4096; at least 1. A hosted grid (<see cref="SelfHost"/> false) uses the application's
-    /// Kestrel limits (<c>KestrelServerLimits.MaxConcurrentConnections</c> and <c>MaxConcurrentUpgradedConnections</c>).
+    /// about N/2 links. Default 4096, or less where the process may open fewer files (on Linux, half of what its
+    /// open-file limit leaves after 256 for the rest of the process, at least 16); at least 1. A hosted grid
+    /// (<see cref="SelfHost"/> false) uses the application's Kestrel limits
+    /// (<c>KestrelServerLimits.MaxConcurrentConnections</c> and <c>MaxConcurrentUpgradedConnections</c>).
     /// </summary>
-    public int MaxConnections { get; init; } = 4096;
+    public int MaxConnections { get; init; } = OpenFileLimit.DefaultMaxConnections;
 
     /// <summary>
     /// Self-hosted listener: how long a new socket may take to send its WebSocket upgrade request (after TLS) before it
