@@ -19,7 +19,13 @@ internal static class GridSetup
     /// <summary>The grid's manager, with the handlers added for that grid registered on it.</summary>
     public static Manager CreateManager(IServiceProvider provider, string name, GridTransport transport)
     {
-        var manager = new Manager(CreateManagerOptions(Options(provider, name), transport, provider.GetService<ILoggerFactory>()));
+        var loggers = provider.GetService<ILoggerFactory>();
+        if (loggers is not null && name.Length > 0)
+        {
+            loggers = new GridNameLoggerFactory(loggers, name);
+        }
+
+        var manager = new Manager(CreateManagerOptions(Options(provider, name), transport, loggers));
         foreach (var registration in provider.GetServices<GridHandlerRegistration>())
         {
             if (registration.Grid == name)
@@ -63,7 +69,7 @@ internal static class GridSetup
             MaxCallsInFlight = options.MaxCallsInFlight,
             MaxPendingHandshakes = options.MaxPendingHandshakes,
             Checksums = options.Checksums,
-            Logger = loggerFactory?.CreateLogger("Grid.Reactive"),
+            LoggerFactory = loggerFactory,
         };
         return options.ConfigureManager is { } configure ? configure(core) : core;
     }
