@@ -1,5 +1,6 @@
 using Grid.Reactive;
 using Grid.Reactive.Hosting;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -55,6 +56,10 @@ public static class GridEndpointRouteBuilderExtensions
         return Map(endpoints, call, $"grid '{name}'", GridSetup.Options(services, name), services.GetRequiredKeyedService<GridTransport>(name));
     }
 
+    // The grid paths mapped so far into each application's endpoints, so that a second grid on the same path is refused
+    // here, by name, instead of as an ambiguous route at its first request.
+    private static readonly ConditionalWeakTable<IEndpointRouteBuilder, Dictionary<string, string>> MappedPaths = [];
+
     private static bool IsAdded(IServiceProvider services, string name) =>
         services.GetServices<GridRegistration>().Any(grid => grid.Name == name);
 
@@ -68,6 +73,18 @@ public static class GridEndpointRouteBuilderExtensions
         if (gridTransport is not WebSocketTransport transport)
         {
             throw new InvalidOperationException($"{call} serves a WebSocket grid; the transport of {grid} (GridOptions.Transport) is not a WebSocketTransport.");
+        }
+
+        var mapped = MappedPaths.GetOrCreateValue(endpoints);
+        lock (mapped)
+        {
+            if (mapped.TryGetValue(transport.Path, out var other))
+            {
+                throw new InvalidOperationException(
+                    $"{call}: the path '{transport.Path}' is already mapped for {other}; give each grid mapped into one application its own GridOptions.Path.");
+            }
+
+            mapped.Add(transport.Path, grid);
         }
 
         var pipeline = endpoints.CreateApplicationBuilder();

@@ -185,6 +185,31 @@ public sealed class NamedGridTests
         Assert.That(error!.Message, Is.EqualTo("LocksHandler (handler 80) is added to the unnamed grid, which was not added: call services.AddGrid(...)."));
     }
 
+    [Test]
+    public void TwoGridsMappedOnOnePath_AreRefusedWhenMapped_NamingThePath()
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Services.AddGrid(o =>
+        {
+            o.Address = "127.0.0.1:5000";
+            o.Remotes = ["127.0.0.1:5000"];
+            o.Secret = Secret;
+        });
+        builder.Services.AddGrid("locks", o =>
+        {
+            o.Address = "127.0.0.1:5001";
+            o.Remotes = ["127.0.0.1:5001"];
+            o.Secret = Secret; // and the default Path, /grid/v1, as the unnamed grid's
+        });
+        var app = builder.Build();
+
+        app.MapGrid();
+        var clash = Assert.Throws<InvalidOperationException>(() => app.MapGrid("locks"));
+
+        Assert.That(clash!.Message, Is.EqualTo("MapGrid(\"locks\"): the path '/grid/v1' is already mapped for the grid; " +
+            "give each grid mapped into one application its own GridOptions.Path."));
+    }
+
     private static Manager StartPeer(string address, string remote, string path) => new(new ManagerOptions
     {
         Address = address,
