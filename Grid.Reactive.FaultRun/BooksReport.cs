@@ -94,11 +94,12 @@ internal sealed class BooksReport
         if (Recoveries.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine(CultureInfo.InvariantCulture, $"{"fault",-12} {"peer",-18} {"length",8} {"detected",9} {"recovered",10} {"longest gap",12} {"ok during",10} {"p50 before",11} {"p50 during",11}  failed during");
+            var width = Math.Max(12, Recoveries.Max(r => r.Fault.Length));
+            text.AppendLine(CultureInfo.InvariantCulture, $"{"fault".PadRight(width)} {"peer",-18} {"length",8} {"detected",9} {"recovered",10} {"longest gap",12} {"ok during",10} {"p50 before",11} {"p50 during",11}  failed during");
             foreach (var f in Recoveries)
             {
                 text.AppendLine(CultureInfo.InvariantCulture,
-                    $"{f.Fault,-12} {f.Peer,-18} {Ms(f.DurationMs),8} {Ms(f.DetectMs),9} {Ms(f.RecoverMs),10} {Ms(f.LongestGapMs),12} {f.OkDuring,10} {Ms(f.MedianBeforeMs),11} {Ms(f.MedianDuringMs),11}  {string.Join(", ", f.FailedDuring.Select(x => $"{Short(x.Key)} {x.Value}"))}");
+                    $"{f.Fault.PadRight(width)} {f.Peer,-18} {Ms(f.DurationMs),8} {Ms(f.DetectMs),9} {Ms(f.RecoverMs),10} {Ms(f.LongestGapMs),12} {f.OkDuring,10} {Ms(f.MedianBeforeMs),11} {Ms(f.MedianDuringMs),11}  {string.Join(", ", f.FailedDuring.Select(x => $"{Short(x.Key)} {x.Value}"))}");
             }
 
             text.AppendLine("(length: fault start to end; detected: start to the first failed call; recovered: end to the first successful call; longest gap: longest time without a successful call from start to recovery; p50: median round trip of successful requests in the 5 s before the fault and during it)");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The multi-process fault run: N grid nodes (one process each), each in its own network namespace on one bridge,
 # one load node keeping the books of every call, and faults applied one after another: latency, loss, a silent
-# cut of one link, a node killed with SIGKILL and restarted, a node frozen with SIGSTOP and resumed.
+# cut of one link, a node killed with SIGKILL and restarted, a node frozen with SIGSTOP and resumed; then (not in
+# --short unless --overlap) latency, a cut, a kill and a freeze all at once, each on its own peer.
 #
 #   sudo Grid.Reactive.FaultRun/run.sh               # 8 nodes, about 2 minutes
 #   sudo Grid.Reactive.FaultRun/run.sh --nodes 16    # up to 16
@@ -11,7 +12,8 @@
 # there; default a temporary directory, kept only on failure), --no-latency (no relay; all links direct),
 # --firewall nft|iptables|none (force a backend; default nft, else iptables, else none), --corrupt N (serving nodes
 # answer every Nth request wrongly: the run must then FAIL, which proves the books catch a wrong answer),
-# --ping-timeout T (default 3s; raise it on a starved machine, where whole-process stalls look like dead links).
+# --ping-timeout T (default 3s; raise it on a starved machine, where whole-process stalls look like dead links),
+# --overlap / --no-overlap (the overlapping faults at the end; default on, off with --short).
 # Exit: 0 when every call ended ok or failed cleanly; 1 when a call was wrong, duplicated or hung past its deadline
 # (or the harness itself failed); 77 when the machine cannot run it (not root, no network namespaces).
 # Installs nothing: without nft (or iptables) it skips the faults that need them and says so.
@@ -29,6 +31,7 @@ force_fw=""
 corrupt=0
 ping_timeout=3s
 nodes_given=0
+overlap=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --nodes) nodes=$2; nodes_given=1; shift 2 ;;
@@ -39,11 +42,14 @@ while [ $# -gt 0 ]; do
     --firewall) force_fw=$2; shift 2 ;;
     --corrupt) corrupt=$2; shift 2 ;;
     --ping-timeout) ping_timeout=$2; shift 2 ;;
+    --overlap) overlap=1; shift ;;
+    --no-overlap) overlap=0; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 64 ;;
   esac
 done
 [ $short -eq 1 ] && [ $nodes_given -eq 0 ] && nodes=5
+[ -z "$overlap" ] && overlap=$([ $short -eq 1 ] && echo 0 || echo 1)
 min_nodes=$([ $short -eq 1 ] && echo 5 || echo 6) # the load node plus one peer per fault (latency and loss share one in --short)
 if [ "$nodes" -lt "$min_nodes" ] || [ "$nodes" -gt 16 ]; then echo "--nodes must be $min_nodes..16" >&2; exit 64; fi
 
@@ -308,6 +314,28 @@ mark end kill "$(peer $n_kill)"; sleep $gap
 
 mark start freeze "$(peer $n_freeze)"; kill -STOP "${pid[$n_freeze]}"; sleep $cut_len
 kill -CONT "${pid[$n_freeze]}"; mark end freeze "$(peer $n_freeze)"
+
+if [ $overlap -eq 1 ]; then
+  # The same faults at once, each on its own peer: latency, a silent cut, a SIGKILL and restart, a freeze. The kill
+  # ends first (the node restarted and serving while the others still hold), then the rest together.
+  sleep $gap
+  if [ $latency -eq 1 ]; then latency_on $n_lat 50; mark start overlap-latency "$(peer $n_lat)" "$applied_at"; fi
+  if [ "$fw" != none ]; then
+    cut_side 1 $n_cut || echo "cut rule failed"; mark start overlap-cut "$(peer $n_cut)"; cut_side $n_cut 1 || echo "cut rule failed"
+  fi
+  kill -STOP "${pid[$n_freeze]}"; mark start overlap-freeze "$(peer $n_freeze)"
+  mark start overlap-kill "$(peer $n_kill)"
+  kill -KILL "${pid[$n_kill]}"; wait "${pid[$n_kill]}" 2>/dev/null
+  served=$(grep -c "serving at" "$out/node$n_kill.log")
+  sleep $down
+  start_node $n_kill
+  wait_serving $n_kill 60 "$served" || echo "node $n_kill did not come back within 60 s"
+  mark end overlap-kill "$(peer $n_kill)"
+  sleep $len
+  kill -CONT "${pid[$n_freeze]}"; mark end overlap-freeze "$(peer $n_freeze)"
+  if [ "$fw" != none ]; then cut_off 1 $n_cut; mark end overlap-cut "$(peer $n_cut)"; fi
+  if [ $latency -eq 1 ]; then latency_off; mark end overlap-latency "$(peer $n_lat)" "$applied_at"; fi
+fi
 sleep $tail_s
 
 # ---- the books ------------------------------------------------------------------------------------------------------
