@@ -187,39 +187,19 @@ public sealed class ServerCallEndingTests
     }
 
     [Test]
-    public void ARequestWhoseMuxIdIsTaken_StartsNoSpan_AndTheCallInFlightEndsWithTheConnection()
+    public async Task ARequestWhoseMuxIdIsTaken_StartsNoSpan_AndTheCallInFlightEndsWithTheConnection()
     {
-        var (dialer, acceptor) = Pair("a", "b");
-        var network = new InMemoryNetwork(System.Reactive.Concurrency.DefaultScheduler.Instance);
-        var node = new Manager(new ManagerOptions
-        {
-            Address = acceptor,
-            Remotes = [dialer, acceptor],
-            Transport = network,
-            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-            MeterFactory = _meters,
-        });
         var hanging = new Hanging(System.Reactive.Concurrency.DefaultScheduler.Instance);
-        node.Register(Hang, hanging.Serve);
-        try
-        {
-            node.StartAsync().AsTask().GetAwaiter().GetResult();
-            var peer = RawPeer.DialAsync(network, dialer, acceptor).GetAwaiter().GetResult();
-            peer.Handshake(dialer, acceptor, new SharedSecretAuthenticator(VirtualGrid.Secret));
-            node.Connection(dialer).FirstAsync(s => s == ConnectionState.Connected).ToTask().Wait(RealGrid.Guard);
+        await using var pair = await NodeWithRawPeer.StartAsync(o => o with { MeterFactory = _meters }, node => node.Register(Hang, hanging.Serve));
+        var peer = pair.Peer;
 
-            peer.Send(new Frame(Op.Request, 5, deadlineMs: 60_000, handlerId: Hang.Value, flags: FrameFlags.Empty));
-            peer.Send(new Frame(Op.Request, 5, deadlineMs: 60_000, handlerId: Hang.Value, flags: FrameFlags.Empty));
+        peer.Send(new Frame(Op.Request, 5, deadlineMs: 60_000, handlerId: Hang.Value, flags: FrameFlags.Empty));
+        peer.Send(new Frame(Op.Request, 5, deadlineMs: 60_000, handlerId: Hang.Value, flags: FrameFlags.Empty));
 
-            Assert.That(SpinWait.SpinUntil(() => peer.Closed && ServerSpans(Hang).Length == 1, RealGrid.Guard), Is.True,
-                "the protocol error closes the connection, which ends the call in flight");
-            Assert.That(ServerSpans(Hang).Single().GetTagItem("grid.outcome"), Is.EqualTo("disconnected"));
-            AssertEveryServerSpanEndedOnce();
-        }
-        finally
-        {
-            node.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        Assert.That(SpinWait.SpinUntil(() => peer.Closed && ServerSpans(Hang).Length == 1, RealGrid.Guard), Is.True,
+            "the protocol error closes the connection, which ends the call in flight");
+        Assert.That(ServerSpans(Hang).Single().GetTagItem("grid.outcome"), Is.EqualTo("disconnected"));
+        AssertEveryServerSpanEndedOnce();
     }
 
     /// <summary>a stops reading b: one answer of Big goes out unread, the next ones wait in b's queue, over its 4 KiB budget.</summary>

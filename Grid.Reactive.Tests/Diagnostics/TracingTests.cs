@@ -142,50 +142,23 @@ public sealed class TracingTests
     }
 
     [Test]
-    public void APeerThatDidNotAskForTraceContext_GetsFramesWithout()
+    public async Task APeerThatDidNotAskForTraceContext_GetsFramesWithout()
     {
         using var recorder = new ActivityRecorder(parentBased: false, GridDiagnostics.ActivitySourceName, Caller.Name);
-        var (dialer, acceptor) = Pair("a", "b");
-        var network = new InMemoryNetwork(System.Reactive.Concurrency.DefaultScheduler.Instance);
-        var node = new Manager(new ManagerOptions
-        {
-            Address = acceptor,
-            Remotes = [dialer, acceptor],
-            Transport = network,
-            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-        });
-        try
-        {
-            node.StartAsync().AsTask().GetAwaiter().GetResult();
-            var oldPeer = RawPeer.DialAsync(network, dialer, acceptor).GetAwaiter().GetResult();
-            // A node from before trace contexts: its Connect carries seq 0.
-            oldPeer.Handshake(dialer, acceptor, new SharedSecretAuthenticator(VirtualGrid.Secret));
-            node.Connection(dialer).FirstAsync(s => s == ConnectionState.Connected).ToTask().Wait(RealGrid.Guard);
+        // A node from before trace contexts: its Connect carries seq 0.
+        await using var pair = await NodeWithRawPeer.StartAsync();
+        var oldPeer = pair.Peer;
 
-            using (Caller.StartActivity("caller"))
-            {
-                node.Connection(dialer).Request(Echo, Bytes("x")).Subscribe(_ => { }, _ => { });
-            }
-
-            Assert.That(SpinWait.SpinUntil(() => Frames(oldPeer).Any(f => f.Op == Op.Request), RealGrid.Guard), Is.True);
-            var frames = Frames(oldPeer);
-            Assert.That(frames.First(f => f.Op == Op.ConnectResponse).Seq, Is.EqualTo(1u), "the node tells what it reads");
-            Assert.That(frames.Single(f => f.Op == Op.Request).Flags & FrameFlags.TraceContext, Is.EqualTo(FrameFlags.None));
-            Assert.That(recorder.Stopped().Count(a => a.Kind == ActivityKind.Client), Is.EqualTo(0), "the call is still open");
-            oldPeer.Close();
-        }
-        finally
+        using (Caller.StartActivity("caller"))
         {
-            node.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            pair.ToPeer.Request(Echo, Bytes("x")).Subscribe(_ => { }, _ => { });
         }
 
-        static Frame[] Frames(RawPeer peer)
-        {
-            lock (peer.Received)
-            {
-                return [.. peer.Received];
-            }
-        }
+        Assert.That(SpinWait.SpinUntil(() => oldPeer.Snapshot().Any(f => f.Op == Op.Request), RealGrid.Guard), Is.True);
+        var frames = oldPeer.Snapshot();
+        Assert.That(frames.First(f => f.Op == Op.ConnectResponse).Seq, Is.EqualTo(1u), "the node tells what it reads");
+        Assert.That(frames.Single(f => f.Op == Op.Request).Flags & FrameFlags.TraceContext, Is.EqualTo(FrameFlags.None));
+        Assert.That(recorder.Stopped().Count(a => a.Kind == ActivityKind.Client), Is.EqualTo(0), "the call is still open");
     }
 
     [Test]

@@ -202,44 +202,19 @@ public sealed class RemoteErrorTests
     }
 
     [Test]
-    public void Real_AnOldNodeAnsweringWithPlainText_GivesARemoteExceptionWithTheMessageOnly()
+    public async Task Real_AnOldNodeAnsweringWithPlainText_GivesARemoteExceptionWithTheMessageOnly()
     {
         // The raw peer plays a node from before structured errors: it answers a call with an error in the old layout.
-        var (dialer, acceptor) = ConnectionStateTests.Pair("a", "b");
-        var network = new InMemoryNetwork(DefaultScheduler.Instance);
-        var node = new Manager(new ManagerOptions
-        {
-            Address = acceptor,
-            Remotes = [dialer, acceptor],
-            Transport = network,
-            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-        });
-        try
-        {
-            node.StartAsync().AsTask().GetAwaiter().GetResult();
-            var peer = RawPeer.DialAsync(network, dialer, acceptor).GetAwaiter().GetResult();
-            peer.Handshake(dialer, acceptor, new SharedSecretAuthenticator(VirtualGrid.Secret));
-            Assert.That(node.Connection(dialer).FirstAsync(s => s == ConnectionState.Connected).ToTask().Wait(RealGrid.Guard), Is.True);
+        await using var pair = await NodeWithRawPeer.StartAsync();
+        var peer = pair.Peer;
 
-            var call = node.Connection(dialer).RequestAsync(Echo, Bytes("x"));
-            Assert.That(SpinWait.SpinUntil(() => Requests(peer).Length == 1, RealGrid.Guard), Is.True);
-            peer.Send(new Frame(Op.Response, Requests(peer)[0].MuxId, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes("boom: from an old node")));
+        var call = pair.ToPeer.RequestAsync(Echo, Bytes("x"));
+        Assert.That(SpinWait.SpinUntil(() => Requests(peer).Length == 1, RealGrid.Guard), Is.True);
+        peer.Send(new Frame(Op.Response, Requests(peer)[0].MuxId, flags: FrameFlags.Error, payload: Encoding.UTF8.GetBytes("boom: from an old node")));
 
-            var error = Assert.ThrowsAsync<RemoteException>(() => call.WaitAsync(RealGrid.Guard));
-            Assert.That((error!.Message, error.ErrorCode, error.RemoteType), Is.EqualTo(("boom: from an old node", (string?)null, (string?)null)));
-            peer.Close();
-        }
-        finally
-        {
-            node.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        var error = Assert.ThrowsAsync<RemoteException>(() => call.WaitAsync(RealGrid.Guard));
+        Assert.That((error!.Message, error.ErrorCode, error.RemoteType), Is.EqualTo(("boom: from an old node", (string?)null, (string?)null)));
     }
 
-    private static Frame[] Requests(RawPeer peer)
-    {
-        lock (peer.Received)
-        {
-            return [.. peer.Received.Where(f => f.Op == Op.Request)];
-        }
-    }
+    private static Frame[] Requests(RawPeer peer) => [.. peer.Snapshot().Where(f => f.Op == Op.Request)];
 }

@@ -58,55 +58,30 @@ public sealed class StreamDeadlineTests
     }
 
     [Test]
-    public void Real_APeersLargestDeadline_OnTheWire_IsServed_AndTheLinkStays()
+    public async Task Real_APeersLargestDeadline_OnTheWire_IsServed_AndTheLinkStays()
     {
-        var (dialer, acceptor) = ConnectionStateTests.Pair("a", "b");
-        var network = new InMemoryNetwork(DefaultScheduler.Instance);
         var logger = new CapturingLogger();
-        var node = new Manager(new ManagerOptions
-        {
-            Address = acceptor,
-            Remotes = [dialer, acceptor],
-            Transport = network,
-            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-            Logger = logger,
-        });
-        try
+        await using var pair = await NodeWithRawPeer.StartAsync(o => o with { Logger = logger }, node =>
         {
             RegisterBasics(node);
             RegisterStreams(node);
-            node.StartAsync().AsTask().GetAwaiter().GetResult();
-            var peer = RawPeer.DialAsync(network, dialer, acceptor).GetAwaiter().GetResult();
-            peer.Handshake(dialer, acceptor, new SharedSecretAuthenticator(VirtualGrid.Secret));
-            Assert.That(SpinWait.SpinUntil(() => Count(peer, Op.ConnectProof) == 1 || peer.Closed, RealGrid.Guard), Is.True);
+        });
+        var (peer, acceptor) = (pair.Peer, pair.Node.Address);
 
-            peer.Send(new Frame(Op.StreamConnect, 1, deadlineMs: uint.MaxValue, handlerId: Three.Value, flags: FrameFlags.Empty));
-            Assert.That(SpinWait.SpinUntil(() => Count(peer, Op.StreamCloseToClient) == 1 || peer.Closed, RealGrid.Guard), Is.True);
-            peer.Send(new Frame(Op.Request, 3, handlerId: Echo.Value, payload: Bytes("after")));
-            Assert.That(SpinWait.SpinUntil(() => Count(peer, Op.Response) == 1 || peer.Closed, RealGrid.Guard), Is.True);
+        peer.Send(new Frame(Op.StreamConnect, 1, deadlineMs: uint.MaxValue, handlerId: Three.Value, flags: FrameFlags.Empty));
+        Assert.That(SpinWait.SpinUntil(() => Count(peer, Op.StreamCloseToClient) == 1 || peer.Closed, RealGrid.Guard), Is.True);
+        peer.Send(new Frame(Op.Request, 3, handlerId: Echo.Value, payload: Bytes("after")));
+        Assert.That(SpinWait.SpinUntil(() => Count(peer, Op.Response) == 1 || peer.Closed, RealGrid.Guard), Is.True);
 
-            Assert.That(peer.Closed, Is.False, "the link stays up");
-            Assert.That(Snapshot(peer).Where(f => f.Op is Op.StreamAck or Op.StreamMessageToClient or Op.StreamCloseToClient).Select(f => f.Op),
-                Is.EqualTo(new[] { Op.StreamAck, Op.StreamMessageToClient, Op.StreamMessageToClient, Op.StreamMessageToClient, Op.StreamCloseToClient }));
-            Assert.That(Text(Snapshot(peer).Single(f => f.Op == Op.Response).Payload.ToArray()), Is.EqualTo($"{acceptor}:after"));
-            Assert.That(logger.Lines.Where(l => l.Level >= LogLevel.Warning), Is.Empty);
-            peer.Close();
-        }
-        finally
-        {
-            node.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        Assert.That(peer.Closed, Is.False, "the link stays up");
+        Assert.That(peer.Snapshot().Where(f => f.Op is Op.StreamAck or Op.StreamMessageToClient or Op.StreamCloseToClient).Select(f => f.Op),
+            Is.EqualTo(new[] { Op.StreamAck, Op.StreamMessageToClient, Op.StreamMessageToClient, Op.StreamMessageToClient, Op.StreamCloseToClient }));
+        Assert.That(Text(peer.Snapshot().Single(f => f.Op == Op.Response).Payload.ToArray()), Is.EqualTo($"{acceptor}:after"));
+        Assert.That(logger.Lines.Where(l => l.Level >= LogLevel.Warning), Is.Empty);
     }
 
-    private static Frame[] Snapshot(RawPeer peer)
-    {
-        lock (peer.Received)
-        {
-            return [.. peer.Received];
-        }
-    }
 
-    private static int Count(RawPeer peer, Op op) => Snapshot(peer).Count(f => f.Op == op);
+    private static int Count(RawPeer peer, Op op) => peer.Snapshot().Count(f => f.Op == op);
 
     [Test]
     public async Task Virtual_NoPracticalDeadline_ATimeSpanMaxValueStreamStaysOpen()

@@ -84,6 +84,15 @@ internal sealed class RawPeer : ILinkHandler
 
     public void Close() => _link!.Close(null);
 
+    /// <summary>A copy of every frame received so far, taken under the list's lock (safe on real threads).</summary>
+    public Frame[] Snapshot()
+    {
+        lock (Received)
+        {
+            return [.. Received];
+        }
+    }
+
     public void OnMessage(ReadOnlyMemory<byte> message)
     {
         // Under the list's lock, so a test on real threads can take a snapshot with lock (Received).
