@@ -190,16 +190,40 @@ internal sealed class GridOptionsValidator(GridRegistration grid, string? sectio
 
     private void CheckTls(List<string> failures, GridOptions options, GridTlsSettings settings)
     {
-        if (options.SelfHost && string.IsNullOrEmpty(settings.CertificatePath))
+        if (options.SelfHost && string.IsNullOrEmpty(settings.CertificatePath) && string.IsNullOrWhiteSpace(settings.CertificateThumbprint))
         {
-            failures.Add($"{Key("Tls:CertificatePath")} is required for a self-hosted grid with TLS.");
+            failures.Add($"{Key("Tls:CertificatePath")} or {Key("Tls:CertificateThumbprint")} is required for a self-hosted grid with TLS.");
         }
 
-        CheckFile(failures, "Tls:CertificatePath", settings.CertificatePath);
-        CheckFile(failures, "Tls:ClientCertificatePath", settings.ClientCertificatePath);
+        CheckCertificate(failures, settings, "Tls:CertificatePath", settings.CertificatePath, "Tls:CertificateThumbprint", settings.CertificateThumbprint);
+        CheckCertificate(failures, settings, "Tls:ClientCertificatePath", settings.ClientCertificatePath, "Tls:ClientCertificateThumbprint", settings.ClientCertificateThumbprint);
         for (var i = 0; i < (settings.TrustedRootPaths?.Count ?? 0); i++)
         {
             CheckFile(failures, $"Tls:TrustedRootPaths:{i}", settings.TrustedRootPaths![i]);
+        }
+    }
+
+    private void CheckCertificate(List<string> failures, GridTlsSettings settings, string pathKey, string? path, string thumbprintKey, string? thumbprint)
+    {
+        if (string.IsNullOrWhiteSpace(thumbprint))
+        {
+            CheckFile(failures, pathKey, path);
+            return;
+        }
+
+        if (!string.IsNullOrEmpty(path))
+        {
+            failures.Add($"{Key(pathKey)} and {Key(thumbprintKey)} are both set; give one.");
+            return;
+        }
+
+        try
+        {
+            GridTlsOptions.LoadFromStore(thumbprint, settings.StoreLocation, settings.StoreName).Dispose();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            failures.Add($"{Key(thumbprintKey)}: {ex.Message}");
         }
     }
 

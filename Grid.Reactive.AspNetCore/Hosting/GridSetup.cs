@@ -76,10 +76,15 @@ internal static class GridSetup
 
     private static GridTlsOptions LoadTls(GridTlsSettings settings) => new()
     {
-        ServerCertificate = string.IsNullOrEmpty(settings.CertificatePath) ? null : GridTlsOptions.LoadPfx(settings.CertificatePath, settings.CertificatePassword),
-        ClientCertificate = string.IsNullOrEmpty(settings.ClientCertificatePath) ? null : GridTlsOptions.LoadPfx(settings.ClientCertificatePath, settings.ClientCertificatePassword),
+        ServerCertificate = LoadCertificate(settings, settings.CertificatePath, settings.CertificatePassword, settings.CertificateThumbprint),
+        ClientCertificate = LoadCertificate(settings, settings.ClientCertificatePath, settings.ClientCertificatePassword, settings.ClientCertificateThumbprint),
         RequireClientCertificate = settings.RequireClientCertificate,
         ChannelBinding = settings.ChannelBinding,
         TrustedRoots = [.. (settings.TrustedRootPaths ?? []).Select(X509CertificateLoader.LoadCertificateFromFile)],
     };
+
+    private static X509Certificate2? LoadCertificate(GridTlsSettings settings, string? path, string? password, string? thumbprint) =>
+        !string.IsNullOrEmpty(path) ? GridTlsOptions.LoadPfx(path, password)
+        : !string.IsNullOrWhiteSpace(thumbprint) ? GridTlsOptions.LoadFromStore(thumbprint, settings.StoreLocation, settings.StoreName)
+        : null;
 }

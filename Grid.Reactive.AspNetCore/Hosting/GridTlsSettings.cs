@@ -1,7 +1,10 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace Grid.Reactive;
 
 /// <summary>
-/// TLS for a grid configured by <see cref="GridOptions"/>, from certificate files (bindable from configuration). For a
+/// TLS for a grid configured by <see cref="GridOptions"/>, from certificate files or a certificate store (bindable from
+/// configuration). Each certificate comes from a file or from the store by thumbprint, not both. For a
 /// grid served by the application (<c>MapGrid</c>), the application's Kestrel must listen on HTTPS itself; these
 /// settings then serve the dialer and the check of client certificates.
 /// </summary>
@@ -18,6 +21,21 @@ public sealed class GridTlsSettings
 
     /// <summary>The password of <see cref="ClientCertificatePath"/>, or null.</summary>
     public string? ClientCertificatePassword { get; set; }
+
+    /// <summary>
+    /// The thumbprint of this node's server certificate in <see cref="StoreLocation"/>\<see cref="StoreName"/> (see
+    /// <see cref="GridTlsOptions.LoadFromStore"/>), instead of <see cref="CertificatePath"/>.
+    /// </summary>
+    public string? CertificateThumbprint { get; set; }
+
+    /// <summary>The thumbprint of the certificate this node presents when it dials, in the store, instead of <see cref="ClientCertificatePath"/>.</summary>
+    public string? ClientCertificateThumbprint { get; set; }
+
+    /// <summary>Where the thumbprints are looked up: <c>CurrentUser</c> (the default) or <c>LocalMachine</c>.</summary>
+    public StoreLocation StoreLocation { get; set; } = StoreLocation.CurrentUser;
+
+    /// <summary>The store the thumbprints are looked up in; <c>My</c> (personal certificates) by default.</summary>
+    public StoreName StoreName { get; set; } = StoreName.My;
 
     /// <summary>True: a dialer must present a valid client certificate (see <see cref="GridTlsOptions.RequireClientCertificate"/>).</summary>
     public bool RequireClientCertificate { get; set; }

@@ -61,6 +61,45 @@ public sealed class GridTlsOptions
     public static X509Certificate2 LoadPfx(string path, string? password = null) =>
         X509CertificateLoader.LoadPkcs12FromFile(path, password, X509KeyStorageFlags.EphemeralKeySet);
 
+    /// <summary>
+    /// Loads a certificate with its private key from a certificate store by its thumbprint, for
+    /// <see cref="ServerCertificate"/> or <see cref="ClientCertificate"/>. On Linux the CurrentUser stores live under
+    /// the user's <c>~/.dotnet/corefx/cryptography/x509stores</c>; LocalMachine\My is not available there.
+    /// </summary>
+    /// <param name="thumbprint">The certificate's SHA-1 thumbprint (hex; spaces and case do not matter).</param>
+    /// <param name="location">The store's location.</param>
+    /// <param name="name">The store.</param>
+    /// <returns>The certificate.</returns>
+    /// <exception cref="ArgumentException">The thumbprint is empty.</exception>
+    /// <exception cref="InvalidOperationException">The store has no such certificate, or it has no private key.</exception>
+    public static X509Certificate2 LoadFromStore(string thumbprint, StoreLocation location = StoreLocation.CurrentUser, StoreName name = StoreName.My)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(thumbprint);
+        var wanted = thumbprint.Replace(" ", string.Empty, StringComparison.Ordinal);
+        using var store = new X509Store(name, location);
+        store.Open(OpenFlags.ReadOnly);
+        var all = store.Certificates;
+        var found = all.Find(X509FindType.FindByThumbprint, wanted, validOnly: false);
+        var certificate = found.Count > 0 ? found[0] : null;
+        foreach (var other in all.Concat(found).Where(c => !ReferenceEquals(c, certificate)))
+        {
+            other.Dispose();
+        }
+
+        if (certificate is null)
+        {
+            throw new InvalidOperationException($"The store {location}\\{name} has no certificate with thumbprint {wanted}.");
+        }
+
+        if (!certificate.HasPrivateKey)
+        {
+            certificate.Dispose();
+            throw new InvalidOperationException($"The certificate {wanted} in {location}\\{name} has no private key; a grid node needs it to serve or present the certificate.");
+        }
+
+        return certificate;
+    }
+
     /// <summary>The channel binding of a server certificate: the SHA-256 hash of its DER encoding.</summary>
     internal static byte[] BindingOf(X509Certificate certificate) => SHA256.HashData(certificate.GetRawCertData());
 
