@@ -165,6 +165,64 @@ public sealed class TlsTests
         await AcceptorLoggedTheRefusalAsync(nodes);
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task AServerCertificateCallback_ReplacesTheCACheck_PinningByThumbprint(bool pinMatches)
+    {
+        // Node 0 accepts with a certificate of another CA; node 1 dials it and trusts exactly one thumbprint.
+        using var pinned = Other.Issue();
+        var expected = pinMatches ? pinned.Thumbprint : Cluster.Authority.Thumbprint;
+        var nodes = await StartAsync(i => i == 0
+            ? new GridTlsOptions { ServerCertificate = pinned, TrustedRoots = [Other.Authority] }
+            : new GridTlsOptions
+            {
+                ServerCertificate = Cluster.Issue(),
+                ValidateServerCertificate = (_, certificate, _, _) => certificate?.GetCertHashString() == expected,
+            }, AddressesWhere(Grid.Reactive.Connections.DialDirection.ShouldDial));
+
+        if (pinMatches)
+        {
+            await nodes[1].Connections.Single().FirstAsync(s => s == ConnectionState.Connected).ToTask().WaitAsync(RealGrid.Guard);
+            Assert.That(Text(await nodes[1].Connections.Single().Request(Echo, Bytes("pinned")).ToTask().WaitAsync(RealGrid.Guard)), Does.EndWith(":pinned"));
+            return;
+        }
+
+        var refused = await DialFailsAsync(nodes[1].Connections.Single());
+        Assert.That(refused.ToString(), Does.Contain("SSL").IgnoreCase.Or.Contain("certificate").IgnoreCase);
+        await AcceptorLoggedTheRefusalAsync(nodes);
+    }
+
+    [TestCase("CN=admitted", true)]
+    [TestCase("CN=client", false)]
+    public async Task AClientCertificateCallback_DecidesWhichDialersGetIn(string presented, bool admitted)
+    {
+        // Node 0 accepts and admits only the subject "admitted"; node 1 dials it with a certificate of the same CA.
+        var nodes = await StartAsync(i => i == 0
+            ? new GridTlsOptions
+            {
+                ServerCertificate = Cluster.Issue(),
+                RequireClientCertificate = true,
+                TrustedRoots = [Cluster.Authority],
+                ValidateClientCertificate = (certificate, _, _) => certificate.Subject == "CN=admitted",
+            }
+            : new GridTlsOptions
+            {
+                ServerCertificate = Cluster.Issue(),
+                ClientCertificate = Cluster.Issue(presented["CN=".Length..]),
+                TrustedRoots = [Cluster.Authority],
+            }, AddressesWhere(Grid.Reactive.Connections.DialDirection.ShouldDial));
+
+        if (admitted)
+        {
+            await nodes[1].Connections.Single().FirstAsync(s => s == ConnectionState.Connected).ToTask().WaitAsync(RealGrid.Guard);
+            Assert.That(Text(await nodes[1].Connections.Single().Request(Echo, Bytes("admitted")).ToTask().WaitAsync(RealGrid.Guard)), Does.EndWith(":admitted"));
+            return;
+        }
+
+        Assert.That(await DialFailsAsync(nodes[1].Connections.Single()), Is.Not.Null);
+        await AcceptorLoggedTheRefusalAsync(nodes);
+    }
+
     [Test]
     public void AddressesAndOptions_ThatContradictEachOther_AreRefusedSayingWhy()
     {
