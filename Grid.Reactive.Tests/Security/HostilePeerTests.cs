@@ -200,7 +200,8 @@ public sealed class HostilePeerTests
                 break;
         }
 
-        Assert.That(await raw.ClosedByNodeAsync(), Is.True);
+        // The close says what kind of error, never the decoder's own words (they would tell an attacker what it got wrong).
+        Assert.That(await raw.ClosedByNodeAsync(), Is.EqualTo(((WebSocketCloseStatus?)WebSocketCloseStatus.ProtocolError, "protocol error")));
     });
 
     [Test]
@@ -260,7 +261,9 @@ public sealed class HostilePeerTests
             }
         }
 
-        Assert.That(await raw.ClosedByNodeAsync(), Is.True);
+        var (status, description) = await raw.ClosedByNodeAsync();
+        Assert.That(status, Is.EqualTo(WebSocketCloseStatus.ProtocolError).Or.Null, "a protocol error, or cut while the peer still sent");
+        Assert.That(description, Is.EqualTo("protocol error").Or.Null, "the detail is in the node's log, not on the wire");
         Assert.That(_log.Lines.Select(l => l.Text), Has.Some.Contains("beyond the MaxCallsInFlight"));
     });
 

@@ -90,14 +90,17 @@ internal sealed class RawSocket : IDisposable
         return false;
     }
 
-    /// <summary>Reads until the node closes the socket; true when it did (within the guard).</summary>
-    public async Task<bool> ClosedByNodeAsync()
+    /// <summary>
+    /// Reads until the node closes the socket (within the guard, else it throws); the status and description of the
+    /// node's close, both null when it cut the connection without one.
+    /// </summary>
+    public async Task<(WebSocketCloseStatus? Status, string? Description)> ClosedByNodeAsync()
     {
         while (await ReceiveAllAsync() is not null)
         {
         }
 
-        return true;
+        return (Socket.CloseStatus, Socket.CloseStatusDescription);
     }
 
     /// <summary>The next frame that is not a ping, pong or other traffic of an open link: the handshake's answers.</summary>

@@ -34,6 +34,12 @@ internal sealed partial class WebSocketLink : ILink, IThreadPoolWorkItem
     /// <summary>What <see cref="_closed"/> holds after an orderly close.</summary>
     private static readonly object Orderly = new();
 
+    /// <summary>
+    /// How long a link closed by an error waits for a send in progress and then its close frame to reach the socket,
+    /// each, before aborting the socket: the peer learns why, and a peer that does not read holds nothing for longer.
+    /// </summary>
+    private static readonly TimeSpan ErrorCloseBound = TimeSpan.FromSeconds(1);
+
     /// <summary>After a message larger than this, the receive buffer goes back to its initial size.</summary>
     private const int ShrinkAbove = 1024 * 1024;
 
@@ -155,8 +161,9 @@ internal sealed partial class WebSocketLink : ILink, IThreadPoolWorkItem
         }
         else if (reason is not null)
         {
-            // A pass may be stuck in a send to a dead peer; an error close does not wait for it.
-            AbortSocket();
+            // The running pass sends the close frame after its current send, so the peer learns why; but it may be
+            // stuck in a send to a peer that does not read, and an error close waits for it only so long.
+            _ = AbortUnlessShutDownAsync();
         }
 
         // Otherwise the running pass sees the close after its current send and shuts down.
@@ -267,10 +274,14 @@ internal sealed partial class WebSocketLink : ILink, IThreadPoolWorkItem
                 }
                 else
                 {
-                    // Not awaited, but observed: a close frame that fails (at once, or later) must not end up as an
-                    // unobserved task exception.
+                    // Observed however it ends: a close frame that fails (at once, or after the abort below) must not
+                    // end up as an unobserved task exception.
                     _ = close.ContinueWith(static t => t.Exception, CancellationToken.None,
                         TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+                    // The peer learns why (the close frame reaches the socket, normally at once) before the abort, but a
+                    // peer that does not read is not waited for beyond the bound (a timeout aborts, below).
+                    await close.WaitAsync(ErrorCloseBound).ConfigureAwait(false);
                 }
             }
 
@@ -289,6 +300,19 @@ internal sealed partial class WebSocketLink : ILink, IThreadPoolWorkItem
         {
             _output.Dispose();
             _shutdownDone.TrySetResult();
+        }
+    }
+
+    /// <summary>Aborts the socket unless the close frame went out (or failed) within <see cref="ErrorCloseBound"/>.</summary>
+    private async Task AbortUnlessShutDownAsync()
+    {
+        try
+        {
+            await _shutdownDone.Task.WaitAsync(ErrorCloseBound).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            AbortSocket();
         }
     }
 
