@@ -125,12 +125,7 @@ public sealed class ChannelBindingTests
     public async Task AHostedAcceptor_BindsToTheCertificateKestrelPresented()
     {
         // The hosted node has no ServerCertificate in its grid options: its binding can only come from Kestrel's connection.
-        string hostedAddress, peerAddress;
-        do
-        {
-            (hostedAddress, peerAddress) = (FreePort.NextAddress(), FreePort.NextAddress());
-        }
-        while (!DialDirection.ShouldDial(peerAddress, hostedAddress));
+        var (peerAddress, hostedAddress) = FreePort.DialingPair();
 
         string[] all = [hostedAddress, peerAddress];
         using var certificate = Cluster.Issue();

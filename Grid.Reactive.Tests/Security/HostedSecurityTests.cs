@@ -4,7 +4,6 @@ using System.Reactive.Threading.Tasks;
 using System.Security.Claims;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Encodings.Web;
-using Grid.Reactive.Connections;
 using Grid.Reactive.Tests.Support;
 using Grid.Reactive.Tests.Transport;
 using Microsoft.AspNetCore.Authentication;
@@ -46,19 +45,6 @@ public sealed class HostedSecurityTests
         }
 
         _owned.Clear();
-    }
-
-    /// <summary>Two free addresses where the peer dials the hosted node.</summary>
-    private static (string Hosted, string Peer) Addresses()
-    {
-        string hosted, peer;
-        do
-        {
-            (hosted, peer) = (FreePort.NextAddress(), FreePort.NextAddress());
-        }
-        while (!DialDirection.ShouldDial(peer, hosted));
-
-        return (hosted, peer);
     }
 
     private static ManagerOptions Options(string address, string[] all, GridTransport transport) => new()
@@ -120,14 +106,6 @@ public sealed class HostedSecurityTests
         return Text(await connection.Request(Echo, Bytes(text)).ToTask().WaitAsync(RealGrid.Guard));
     }
 
-    /// <summary>Two failed dials in a row (not a start-up race); the dialer's last error.</summary>
-    private static async Task<Exception> DialFailsAsync(Connection dialer)
-    {
-        await dialer.Where(s => s == ConnectionState.Disconnected).Take(2).ToTask().WaitAsync(RealGrid.Guard);
-        Assert.That(dialer.State, Is.Not.EqualTo(ConnectionState.Connected));
-        return dialer.LastError!;
-    }
-
     private static GridTlsOptions PeerTls(X509Certificate2? clientCertificate) => new()
     {
         ServerCertificate = Cluster.Issue(),
@@ -135,28 +113,36 @@ public sealed class HostedSecurityTests
         TrustedRoots = [Cluster.Authority],
     };
 
-    [TestCase("none")]
-    [TestCase("another CA")]
-    public async Task AHostedGridRequiringClientCertificates_RefusesADialerWithout_OrWithOneOfAnotherCA(string presented)
+    /// <summary>
+    /// A hosted node whose grid requires client certificates of the cluster's CA, while Kestrel lets any client
+    /// certificate (or none) through the TLS handshake: the grid endpoint does the check.
+    /// </summary>
+    private async Task<(string Peer, string Hosted, string[] All, Manager Node)> HostedRequiringClientCertificatesAsync()
     {
-        // Kestrel lets any client certificate (or none) through the TLS handshake; the grid endpoint does the check.
-        var (hostedAddress, peerAddress) = Addresses();
+        var (peerAddress, hostedAddress) = FreePort.DialingPair();
         string[] all = [hostedAddress, peerAddress];
-        using var serverCertificate = Cluster.Issue();
+        var serverCertificate = Cluster.Issue();
         var transport = new WebSocketTransport(new WebSocketTransportOptions
         {
             SelfHost = false,
             Tls = new GridTlsOptions { RequireClientCertificate = true, TrustedRoots = [Cluster.Authority] },
         });
-        await HostedAsync(hostedAddress, all, transport, https =>
+        var node = await HostedAsync(hostedAddress, all, transport, https =>
         {
             https.ServerCertificate = serverCertificate;
             https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
             https.AllowAnyClientCertificate();
         });
+        return (peerAddress, hostedAddress, all, node);
+    }
 
+    [TestCase("none")]
+    [TestCase("another CA")]
+    public async Task AHostedGridRequiringClientCertificates_RefusesADialerWithout_OrWithOneOfAnotherCA(string presented)
+    {
+        var (peerAddress, hostedAddress, all, _) = await HostedRequiringClientCertificatesAsync();
         var peer = await PeerAsync(peerAddress, all, new WebSocketTransportOptions { Tls = PeerTls(presented == "none" ? null : Other.Issue("client")) });
-        var refused = await DialFailsAsync(peer.Connection(hostedAddress));
+        var refused = await RealGrid.DialFailsAsync(peer.Connection(hostedAddress));
 
         Assert.That(refused.Message, Does.Contain("403"), refused.ToString());
     }
@@ -164,21 +150,7 @@ public sealed class HostedSecurityTests
     [Test]
     public async Task AHostedGridRequiringClientCertificates_ServesADialerWithOneOfItsCA()
     {
-        var (hostedAddress, peerAddress) = Addresses();
-        string[] all = [hostedAddress, peerAddress];
-        using var serverCertificate = Cluster.Issue();
-        var transport = new WebSocketTransport(new WebSocketTransportOptions
-        {
-            SelfHost = false,
-            Tls = new GridTlsOptions { RequireClientCertificate = true, TrustedRoots = [Cluster.Authority] },
-        });
-        var hosted = await HostedAsync(hostedAddress, all, transport, https =>
-        {
-            https.ServerCertificate = serverCertificate;
-            https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
-            https.AllowAnyClientCertificate();
-        });
-
+        var (peerAddress, hostedAddress, all, hosted) = await HostedRequiringClientCertificatesAsync();
         var peer = await PeerAsync(peerAddress, all, new WebSocketTransportOptions { Tls = PeerTls(Cluster.Issue("client")) });
 
         Assert.That(await EchoAsync(peer.Connection(hostedAddress), "mutual"), Is.EqualTo($"{hostedAddress}:mutual"));
@@ -189,7 +161,7 @@ public sealed class HostedSecurityTests
     public async Task AGridEndpointBehindAuthorization_RefusesADialerWithoutAValidBearerToken_AndServesItOnceItSendsOne()
     {
         // The application's own authentication decides; ConfigureDialer runs on every dial, so a fresh token is sent each time.
-        var (hostedAddress, peerAddress) = Addresses();
+        var (peerAddress, hostedAddress) = FreePort.DialingPair();
         string[] all = [hostedAddress, peerAddress];
         var transport = new WebSocketTransport(new WebSocketTransportOptions { SelfHost = false });
         var hosted = await HostedAsync(hostedAddress, all, transport, https: null,
@@ -220,7 +192,7 @@ public sealed class HostedSecurityTests
         });
         var dialer = peer.Connection(hostedAddress);
 
-        var withoutToken = await DialFailsAsync(dialer);
+        var withoutToken = await RealGrid.DialFailsAsync(dialer);
         Assert.That(withoutToken.Message, Does.Contain("401"), withoutToken.ToString());
 
         Volatile.Write(ref token, "stale");

@@ -80,24 +80,11 @@ public sealed class TlsTests
             Has.All.EqualTo(Microsoft.Extensions.Logging.LogLevel.Warning));
     }
 
-    private static string[] AddressesWhere(Func<string, string, bool> dialsFirst)
+    /// <summary>Addresses where node 1 dials node 0.</summary>
+    private static string[] Node1DialsNode0()
     {
-        string[] addresses;
-        do
-        {
-            addresses = [FreePort.NextAddress(), FreePort.NextAddress()];
-        }
-        while (!dialsFirst(addresses[1], addresses[0]));
-
-        return addresses;
-    }
-
-    private static async Task<Exception> DialFailsAsync(Connection dialer)
-    {
-        // Two failed attempts in a row: the refusal is not a start-up race.
-        await dialer.Where(s => s == ConnectionState.Disconnected).Take(2).ToTask().WaitAsync(RealGrid.Guard);
-        Assert.That(dialer.State, Is.Not.EqualTo(ConnectionState.Connected));
-        return dialer.LastError!;
+        var (dialer, acceptor) = FreePort.DialingPair();
+        return [acceptor, dialer];
     }
 
     [Test]
@@ -123,15 +110,9 @@ public sealed class TlsTests
     public async Task AServerCertificateOfAnotherCA_IsRefusedByTheDialer()
     {
         // Node 0 has a certificate of another CA and is the side that accepts; node 1 dials it and refuses it.
-        string[] addresses;
-        do
-        {
-            addresses = [FreePort.NextAddress(), FreePort.NextAddress()];
-        }
-        while (!Grid.Reactive.Connections.DialDirection.ShouldDial(addresses[1], addresses[0]));
-
+        var addresses = Node1DialsNode0();
         var nodes = await StartAsync(i => Node(i == 0 ? Other : Cluster), addresses);
-        var refused = await DialFailsAsync(nodes[1].Connections.Single());
+        var refused = await RealGrid.DialFailsAsync(nodes[1].Connections.Single());
         Assert.That(refused.ToString(), Does.Contain("SSL").IgnoreCase.Or.Contain("certificate").IgnoreCase);
         await AcceptorLoggedTheRefusalAsync(nodes);
     }
@@ -140,7 +121,7 @@ public sealed class TlsTests
     public async Task AnExpiredServerCertificate_IsRefused()
     {
         var nodes = await StartAsync(_ => Node(Cluster, expired: true));
-        var refused = await DialFailsAsync(Dialer(nodes));
+        var refused = await RealGrid.DialFailsAsync(Dialer(nodes));
         Assert.That(refused.ToString(), Does.Contain("SSL").IgnoreCase.Or.Contain("certificate").IgnoreCase);
         await AcceptorLoggedTheRefusalAsync(nodes);
     }
@@ -149,7 +130,7 @@ public sealed class TlsTests
     public async Task MutualTls_ADialerWithoutAClientCertificate_IsRefused()
     {
         var nodes = await StartAsync(_ => Node(Cluster, mutual: true, presentClientCertificate: false));
-        var refused = await DialFailsAsync(Dialer(nodes));
+        var refused = await RealGrid.DialFailsAsync(Dialer(nodes));
         Assert.That(refused, Is.Not.Null);
         Assert.That(nodes.All(n => n.Connections.Single().State != ConnectionState.Connected), Is.True);
         await AcceptorLoggedTheRefusalAsync(nodes);
@@ -159,8 +140,8 @@ public sealed class TlsTests
     public async Task APlainWsDialer_ToAWssNode_IsRefused()
     {
         // Node 1 speaks plain ws and dials node 0, which serves wss only.
-        var nodes = await StartAsync(i => i == 0 ? Node(Cluster) : null, AddressesWhere(Grid.Reactive.Connections.DialDirection.ShouldDial));
-        var refused = await DialFailsAsync(nodes[1].Connections.Single());
+        var nodes = await StartAsync(i => i == 0 ? Node(Cluster) : null, Node1DialsNode0());
+        var refused = await RealGrid.DialFailsAsync(nodes[1].Connections.Single());
         Assert.That(refused, Is.Not.Null);
         await AcceptorLoggedTheRefusalAsync(nodes);
     }
@@ -178,7 +159,7 @@ public sealed class TlsTests
             {
                 ServerCertificate = Cluster.Issue(),
                 ValidateServerCertificate = (_, certificate, _, _) => certificate?.GetCertHashString() == expected,
-            }, AddressesWhere(Grid.Reactive.Connections.DialDirection.ShouldDial));
+            }, Node1DialsNode0());
 
         if (pinMatches)
         {
@@ -187,7 +168,7 @@ public sealed class TlsTests
             return;
         }
 
-        var refused = await DialFailsAsync(nodes[1].Connections.Single());
+        var refused = await RealGrid.DialFailsAsync(nodes[1].Connections.Single());
         Assert.That(refused.ToString(), Does.Contain("SSL").IgnoreCase.Or.Contain("certificate").IgnoreCase);
         await AcceptorLoggedTheRefusalAsync(nodes);
     }
@@ -210,7 +191,7 @@ public sealed class TlsTests
                 ServerCertificate = Cluster.Issue(),
                 ClientCertificate = Cluster.Issue(presented["CN=".Length..]),
                 TrustedRoots = [Cluster.Authority],
-            }, AddressesWhere(Grid.Reactive.Connections.DialDirection.ShouldDial));
+            }, Node1DialsNode0());
 
         if (admitted)
         {
@@ -219,7 +200,7 @@ public sealed class TlsTests
             return;
         }
 
-        Assert.That(await DialFailsAsync(nodes[1].Connections.Single()), Is.Not.Null);
+        Assert.That(await RealGrid.DialFailsAsync(nodes[1].Connections.Single()), Is.Not.Null);
         await AcceptorLoggedTheRefusalAsync(nodes);
     }
 

@@ -1,3 +1,4 @@
+using System.Reactive.Linq;
 using System.Reactive.Threading.Tasks;
 using Grid.Reactive.Tests.Transport;
 
@@ -10,6 +11,14 @@ public sealed class RealGrid : IAsyncDisposable
     public static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
 
     private RealGrid(Manager[] nodes) => Nodes = nodes;
+
+    /// <summary>Two failed dials in a row (so not a start-up race), never connected; the dialer's last error.</summary>
+    public static async Task<Exception> DialFailsAsync(Connection dialer)
+    {
+        await dialer.Where(s => s == ConnectionState.Disconnected).Take(2).ToTask().WaitAsync(Guard);
+        Assert.That(dialer.State, Is.Not.EqualTo(ConnectionState.Connected));
+        return dialer.LastError!;
+    }
 
     public Manager[] Nodes { get; }
 

@@ -18,4 +18,17 @@ internal static class FreePort
 
     /// <summary>A free loopback address in the transport's <c>host:port</c> form.</summary>
     public static string NextAddress() => $"127.0.0.1:{Next()}";
+
+    /// <summary>Two free addresses where the node at <c>Dialer</c> is the one that dials the node at <c>Acceptor</c>.</summary>
+    public static (string Dialer, string Acceptor) DialingPair()
+    {
+        string dialer, acceptor;
+        do
+        {
+            (dialer, acceptor) = (NextAddress(), NextAddress());
+        }
+        while (!Grid.Reactive.Connections.DialDirection.ShouldDial(dialer, acceptor));
+
+        return (dialer, acceptor);
+    }
 }
