@@ -193,12 +193,12 @@ public static class GridServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<GridOptions>>(new GridOptionsValidator(registration, sectionPath));
         if (name.Length == 0)
         {
-            services.TryAddSingleton(provider => GridSetup.CreateTransport(GridSetup.Options(provider, name)));
+            services.TryAddSingleton(provider => GridSetup.CreateTransport(GridSetup.Options(provider, name), GridSetup.TransportLogger(provider, name)));
             services.TryAddSingleton(provider => GridSetup.CreateManager(provider, name, provider.GetRequiredService<GridTransport>()));
         }
         else
         {
-            services.TryAddKeyedSingleton(name, (provider, _) => GridSetup.CreateTransport(GridSetup.Options(provider, name)));
+            services.TryAddKeyedSingleton(name, (provider, _) => GridSetup.CreateTransport(GridSetup.Options(provider, name), GridSetup.TransportLogger(provider, name)));
             services.TryAddKeyedSingleton(name, (provider, _) => GridSetup.CreateManager(provider, name, provider.GetRequiredKeyedService<GridTransport>(name)));
         }
 

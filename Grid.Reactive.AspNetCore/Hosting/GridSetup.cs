@@ -19,13 +19,7 @@ internal static class GridSetup
     /// <summary>The grid's manager, with the handlers added for that grid registered on it.</summary>
     public static Manager CreateManager(IServiceProvider provider, string name, GridTransport transport)
     {
-        var loggers = provider.GetService<ILoggerFactory>();
-        if (loggers is not null && name.Length > 0)
-        {
-            loggers = new GridNameLoggerFactory(loggers, name);
-        }
-
-        var manager = new Manager(CreateManagerOptions(Options(provider, name), transport, loggers));
+        var manager = new Manager(CreateManagerOptions(Options(provider, name), transport, LoggerFactory(provider, name)));
         foreach (var registration in provider.GetServices<GridHandlerRegistration>())
         {
             if (registration.Grid == name)
@@ -37,15 +31,26 @@ internal static class GridSetup
         return manager;
     }
 
-    public static GridTransport CreateTransport(GridOptions options) =>
+    public static GridTransport CreateTransport(GridOptions options, ILogger? transportLog) =>
         options.Transport ?? new WebSocketTransport(new WebSocketTransportOptions
         {
             Path = options.Path,
             SelfHost = options.SelfHost,
             MaxConnections = options.MaxConnections,
             UpgradeTimeout = options.UpgradeTimeout,
-            Tls = options.Tls is { } tls ? LoadTls(tls) : null,
+            Tls = options.Tls is { } tls ? LoadTls(tls, transportLog) : null,
         });
+
+    /// <summary>The application's logger for the grid's transport category (with the grid's scope for a named grid), or null.</summary>
+    public static ILogger? TransportLogger(IServiceProvider provider, string name) =>
+        LoggerFactory(provider, name)?.CreateLogger(GridDiagnostics.LogCategoryPrefix + ".Transport");
+
+    /// <summary>The application's logger factory; for a named grid, one that adds the scope <c>Grid</c> = its name.</summary>
+    private static ILoggerFactory? LoggerFactory(IServiceProvider provider, string name)
+    {
+        var loggers = provider.GetService<ILoggerFactory>();
+        return loggers is not null && name.Length > 0 ? new GridNameLoggerFactory(loggers, name) : loggers;
+    }
 
     public static ManagerOptions CreateManagerOptions(GridOptions options, GridTransport transport, ILoggerFactory? loggerFactory)
     {
@@ -74,14 +79,24 @@ internal static class GridSetup
         return options.ConfigureManager is { } configure ? configure(core) : core;
     }
 
-    private static GridTlsOptions LoadTls(GridTlsSettings settings) => new()
+    private static GridTlsOptions LoadTls(GridTlsSettings settings, ILogger? log)
     {
-        ServerCertificate = LoadCertificate(settings, settings.CertificatePath, settings.CertificatePassword, settings.CertificateThumbprint),
-        ClientCertificate = LoadCertificate(settings, settings.ClientCertificatePath, settings.ClientCertificatePassword, settings.ClientCertificateThumbprint),
-        RequireClientCertificate = settings.RequireClientCertificate,
-        ChannelBinding = settings.ChannelBinding,
-        TrustedRoots = [.. (settings.TrustedRootPaths ?? []).Select(X509CertificateLoader.LoadCertificateFromFile)],
-    };
+        var serverFile = Watched(settings, settings.CertificatePath, settings.CertificatePassword, log);
+        var clientFile = Watched(settings, settings.ClientCertificatePath, settings.ClientCertificatePassword, log);
+        return new GridTlsOptions
+        {
+            ServerCertificate = serverFile?.Current ?? LoadCertificate(settings, settings.CertificatePath, settings.CertificatePassword, settings.CertificateThumbprint),
+            ServerCertificateSelector = serverFile is null ? null : () => serverFile.Current,
+            ClientCertificate = clientFile?.Current ?? LoadCertificate(settings, settings.ClientCertificatePath, settings.ClientCertificatePassword, settings.ClientCertificateThumbprint),
+            ClientCertificateSelector = clientFile is null ? null : () => clientFile.Current,
+            RequireClientCertificate = settings.RequireClientCertificate,
+            ChannelBinding = settings.ChannelBinding,
+            TrustedRoots = [.. (settings.TrustedRootPaths ?? []).Select(X509CertificateLoader.LoadCertificateFromFile)],
+        };
+    }
+
+    private static CertificateFile? Watched(GridTlsSettings settings, string? path, string? password, ILogger? log) =>
+        settings.ReloadOnChange && !string.IsNullOrEmpty(path) ? new CertificateFile(path, password, log) : null;
 
     private static X509Certificate2? LoadCertificate(GridTlsSettings settings, string? path, string? password, string? thumbprint) =>
         !string.IsNullOrEmpty(path) ? GridTlsOptions.LoadPfx(path, password)

@@ -23,6 +23,12 @@ public sealed class GridTlsSettings
     public string? ClientCertificatePassword { get; set; }
 
     /// <summary>
+    /// True (the default): certificates given by path are read again when their file changes, so a renewal written
+    /// over the file serves new links without a restart (see <see cref="CertificateFile"/>). False: read once at start.
+    /// </summary>
+    public bool ReloadOnChange { get; set; } = true;
+
+    /// <summary>
     /// The thumbprint of this node's server certificate in <see cref="StoreLocation"/>\<see cref="StoreName"/> (see
     /// <see cref="GridTlsOptions.LoadFromStore"/>), instead of <see cref="CertificatePath"/>.
     /// </summary>

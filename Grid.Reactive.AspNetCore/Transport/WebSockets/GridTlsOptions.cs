@@ -16,11 +16,29 @@ namespace Grid.Reactive;
 /// </remarks>
 public sealed class GridTlsOptions
 {
-    /// <summary>This node's server certificate, with its private key: required for a self-hosted listener.</summary>
+    /// <summary>
+    /// This node's server certificate, with its private key: a self-hosted listener needs it or
+    /// <see cref="ServerCertificateSelector"/>.
+    /// </summary>
     public X509Certificate2? ServerCertificate { get; init; }
 
     /// <summary>A certificate this node presents when it dials (mutual TLS), with its private key; null for none.</summary>
     public X509Certificate2? ClientCertificate { get; init; }
+
+    /// <summary>
+    /// Picks this node's server certificate afresh for each TLS handshake of the self-hosted listener, instead of
+    /// <see cref="ServerCertificate"/>: a renewed certificate (for one kept in a file, see <see cref="CertificateFile"/>)
+    /// serves every link made after the renewal, without a restart. A selector that throws fails that one handshake.
+    /// Null: <see cref="ServerCertificate"/>.
+    /// </summary>
+    public Func<X509Certificate2>? ServerCertificateSelector { get; init; }
+
+    /// <summary>
+    /// Picks the certificate this node presents for each dial (mutual TLS), instead of <see cref="ClientCertificate"/>;
+    /// null from it, or no selector, means <see cref="ClientCertificate"/>. A selector that throws fails that dial (the
+    /// connection redials with backoff).
+    /// </summary>
+    public Func<X509Certificate2?>? ClientCertificateSelector { get; init; }
 
     /// <summary>
     /// True: a dialer must present a client certificate that validates (as above), or its link is refused. For a

@@ -103,7 +103,15 @@ internal sealed class WebSocketListener : IAsyncDisposable
             {
                 kestrel.ConfigureHttpsDefaults(https =>
                 {
-                    https.ServerCertificate = tls.ServerCertificate;
+                    if (tls.ServerCertificateSelector is { } select)
+                    {
+                        https.ServerCertificateSelector = (_, _) => select();
+                    }
+                    else
+                    {
+                        https.ServerCertificate = tls.ServerCertificate;
+                    }
+
                     https.ClientCertificateMode = tls.RequireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.NoCertificate;
                     https.ClientCertificateValidation = tls.ValidateClientCertificate
                         ?? ((certificate, _, errors) => tls.Accepts(certificate, errors, checkName: false));

@@ -38,9 +38,9 @@ public sealed class WebSocketTransport : GridTransport
         {
             throw new ArgumentException($"WebSocketTransportOptions.UpgradeTimeout ({_options.UpgradeTimeout}) must be at least 1 second.", nameof(options));
         }
-        if (_options.Tls is { ServerCertificate: null } && _options.SelfHost)
+        if (_options.Tls is { ServerCertificate: null, ServerCertificateSelector: null } && _options.SelfHost)
         {
-            throw new ArgumentException("WebSocketTransportOptions.Tls needs a ServerCertificate for a self-hosted listener.", nameof(options));
+            throw new ArgumentException("WebSocketTransportOptions.Tls needs a ServerCertificate (or a ServerCertificateSelector) for a self-hosted listener.", nameof(options));
         }
     }
 
@@ -101,7 +101,7 @@ public sealed class WebSocketTransport : GridTransport
             socket.Options.Proxy = null;
             if (_options.Tls is { } tls)
             {
-                if (tls.ClientCertificate is { } mine)
+                if ((tls.ClientCertificateSelector?.Invoke() ?? tls.ClientCertificate) is { } mine)
                 {
                     socket.Options.ClientCertificates.Add(mine);
                 }

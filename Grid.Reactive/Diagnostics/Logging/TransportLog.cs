@@ -12,4 +12,12 @@ internal static partial class TransportLog
     [LoggerMessage(EventId = 4002, EventName = "ClosedBeforeHandshake", Level = LogLevel.Debug,
         Message = "Accepted link closed before its handshake: {Reason}")]
     public static partial void ClosedBeforeHandshake(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 4003, EventName = "CertificateReloaded", Level = LogLevel.Information,
+        Message = "Certificate file {Path} changed: now {Subject} ({Thumbprint}), valid until {NotAfter:u}")]
+    public static partial void CertificateReloaded(ILogger logger, string path, string subject, string thumbprint, DateTime notAfter);
+
+    [LoggerMessage(EventId = 4004, EventName = "CertificateReloadFailed", Level = LogLevel.Warning,
+        Message = "Certificate file {Path} changed but cannot be loaded; still using {Thumbprint}")]
+    public static partial void CertificateReloadFailed(ILogger logger, Exception error, string path, string thumbprint);
 }
