@@ -28,6 +28,14 @@ public sealed class GridOptions
     /// </summary>
     public string? Secret { get; set; }
 
+    /// <summary>
+    /// The secret being retired during a change of secrets, or null: the node proves itself with both and accepts
+    /// either (see <see cref="SharedSecretAuthenticator"/>). When the configuration reloads, a changed
+    /// <see cref="Secret"/> or <see cref="PreviousSecret"/> applies to the next handshakes without a restart; links
+    /// already open stay.
+    /// </summary>
+    public string? PreviousSecret { get; set; }
+
     /// <summary>Code only: an authenticator used instead of <see cref="Secret"/>.</summary>
     public IGridAuthenticator? Authenticator { get; set; }
 

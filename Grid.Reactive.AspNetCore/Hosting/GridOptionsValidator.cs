@@ -10,12 +10,21 @@ namespace Grid.Reactive.Hosting;
 /// validator per grid: it checks only its grid's options, and a named grid's errors start with its name
 /// (<c>Grid 'locks': Locks:Address is required ...</c>).
 /// </summary>
+/// <remarks>
+/// Once its grid's options passed (at start), reloads of the configuration are not checked here: a failure would be
+/// thrown on the configuration's reload thread (where it can end the process) and then by every read of the options.
+/// What the grid applies while it runs checks itself and keeps the last good value: <see cref="GridOptions.Secret"/>
+/// and <see cref="GridOptions.PreviousSecret"/> (<see cref="ConfiguredSecretAuthenticator"/>), and a host set read
+/// through <c>MembershipSources.FromOptions</c>. Everything else is read once, at start.
+/// </remarks>
 internal sealed class GridOptionsValidator(GridRegistration grid, string? sectionPath) : IValidateOptions<GridOptions>
 {
+    private volatile bool _passed;
+
     public ValidateOptionsResult Validate(string? name, GridOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if ((name ?? Options.DefaultName) != grid.Name)
+        if ((name ?? Options.DefaultName) != grid.Name || _passed)
         {
             return ValidateOptionsResult.Skip;
         }
@@ -61,14 +70,12 @@ internal sealed class GridOptionsValidator(GridRegistration grid, string? sectio
             }
             else
             {
-                try
-                {
-                    _ = new SharedSecretAuthenticator(Encoding.UTF8.GetBytes(options.Secret));
-                }
-                catch (ArgumentException ex)
-                {
-                    failures.Add($"{Key("Secret")} is not usable: {ex.Message}");
-                }
+                CheckSecret(failures, "Secret", options.Secret);
+            }
+
+            if (!string.IsNullOrEmpty(options.PreviousSecret))
+            {
+                CheckSecret(failures, "PreviousSecret", options.PreviousSecret);
             }
         }
 
@@ -146,6 +153,7 @@ internal sealed class GridOptionsValidator(GridRegistration grid, string? sectio
 
         if (failures.Count == 0)
         {
+            _passed = true;
             return ValidateOptionsResult.Success;
         }
 
@@ -200,6 +208,18 @@ internal sealed class GridOptionsValidator(GridRegistration grid, string? sectio
         for (var i = 0; i < (settings.TrustedRootPaths?.Count ?? 0); i++)
         {
             CheckFile(failures, $"Tls:TrustedRootPaths:{i}", settings.TrustedRootPaths![i]);
+        }
+    }
+
+    private void CheckSecret(List<string> failures, string property, string secret)
+    {
+        try
+        {
+            _ = new SharedSecretAuthenticator(Encoding.UTF8.GetBytes(secret));
+        }
+        catch (ArgumentException ex)
+        {
+            failures.Add($"{Key(property)} is not usable: {ex.Message.Split(" (Parameter", 2)[0]}");
         }
     }
 

@@ -19,7 +19,11 @@ internal static class GridSetup
     /// <summary>The grid's manager, with the handlers added for that grid registered on it.</summary>
     public static Manager CreateManager(IServiceProvider provider, string name, GridTransport transport)
     {
-        var manager = new Manager(CreateManagerOptions(Options(provider, name), transport, LoggerFactory(provider, name)));
+        var options = Options(provider, name);
+        var loggers = LoggerFactory(provider, name);
+        var authenticator = options.Authenticator ?? new ConfiguredSecretAuthenticator(
+            provider.GetRequiredService<IOptionsMonitor<GridOptions>>(), name, loggers?.CreateLogger(GridDiagnostics.LogCategoryPrefix + ".Manager"));
+        var manager = new Manager(CreateManagerOptions(options, transport, loggers, authenticator));
         foreach (var registration in provider.GetServices<GridHandlerRegistration>())
         {
             if (registration.Grid == name)
@@ -52,14 +56,14 @@ internal static class GridSetup
         return loggers is not null && name.Length > 0 ? new GridNameLoggerFactory(loggers, name) : loggers;
     }
 
-    public static ManagerOptions CreateManagerOptions(GridOptions options, GridTransport transport, ILoggerFactory? loggerFactory)
+    public static ManagerOptions CreateManagerOptions(GridOptions options, GridTransport transport, ILoggerFactory? loggerFactory, IGridAuthenticator authenticator)
     {
         var core = new ManagerOptions
         {
             Address = options.Address,
             Remotes = [.. options.Remotes],
             Transport = transport,
-            Authenticator = options.Authenticator ?? new SharedSecretAuthenticator(Encoding.UTF8.GetBytes(options.Secret ?? string.Empty)),
+            Authenticator = authenticator,
             DefaultRequestTimeout = options.DefaultRequestTimeout,
             PingInterval = options.PingInterval,
             PingTimeout = options.PingTimeout,

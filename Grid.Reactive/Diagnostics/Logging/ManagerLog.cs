@@ -39,4 +39,12 @@ internal static partial class ManagerLog
     [LoggerMessage(EventId = 1108, EventName = "MembershipSourceCompleted", Level = LogLevel.Information,
         Message = "The membership source of {Address} completed; keeping its last host set ({Count} remotes)")]
     public static partial void MembershipSourceCompleted(ILogger logger, string address, int count);
+
+    [LoggerMessage(EventId = 1109, EventName = "SecretChanged", Level = LogLevel.Information,
+        Message = "The grid secret of {Grid} changed in configuration (previous secret {Previous}); new handshakes use it")]
+    public static partial void SecretChanged(ILogger logger, string grid, string previous);
+
+    [LoggerMessage(EventId = 1110, EventName = "SecretChangeRejected", Level = LogLevel.Warning,
+        Message = "The grid secret of {Grid} changed in configuration but is not usable; handshakes keep the last valid secret")]
+    public static partial void SecretChangeRejected(ILogger logger, Exception error, string grid);
 }
