@@ -15,7 +15,7 @@ namespace Grid.Reactive.Hosting;
 /// thrown on the configuration's reload thread (where it can end the process) and then by every read of the options.
 /// What the grid applies while it runs checks itself and keeps the last good value: <see cref="GridOptions.Secret"/>
 /// and <see cref="GridOptions.PreviousSecret"/> (<see cref="ConfiguredSecretAuthenticator"/>), and a host set read
-/// through <c>MembershipSources.FromOptions</c>. Everything else is read once, at start.
+/// through <c>MembershipSources.FromOptionsMonitor</c>. Everything else is read once, at start.
 /// </remarks>
 internal sealed class GridOptionsValidator(GridRegistration grid, string? sectionPath) : IValidateOptions<GridOptions>
 {
