@@ -203,6 +203,11 @@ internal sealed class GridOptionsValidator(GridRegistration grid, string? sectio
             failures.Add($"{Key("Tls:CertificatePath")} or {Key("Tls:CertificateThumbprint")} is required for a self-hosted grid with TLS.");
         }
 
+        if (settings.RequirePeerIdentity && !settings.RequireClientCertificate)
+        {
+            failures.Add($"{Key("Tls:RequirePeerIdentity")} needs {Key("Tls:RequireClientCertificate")}: identities come from client certificates.");
+        }
+
         CheckCertificate(failures, settings, "Tls:CertificatePath", settings.CertificatePath, "Tls:CertificateThumbprint", settings.CertificateThumbprint);
         CheckCertificate(failures, settings, "Tls:ClientCertificatePath", settings.ClientCertificatePath, "Tls:ClientCertificateThumbprint", settings.ClientCertificateThumbprint);
         for (var i = 0; i < (settings.TrustedRootPaths?.Count ?? 0); i++)

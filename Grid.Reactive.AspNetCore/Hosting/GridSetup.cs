@@ -94,6 +94,7 @@ internal static class GridSetup
             ClientCertificate = clientFile?.Current ?? LoadCertificate(settings, settings.ClientCertificatePath, settings.ClientCertificatePassword, settings.ClientCertificateThumbprint),
             ClientCertificateSelector = clientFile is null ? null : () => clientFile.Current,
             RequireClientCertificate = settings.RequireClientCertificate,
+            RequirePeerIdentity = settings.RequirePeerIdentity,
             ChannelBinding = settings.ChannelBinding,
             TrustedRoots = [.. (settings.TrustedRootPaths ?? []).Select(X509CertificateLoader.LoadCertificateFromFile)],
         };

@@ -46,6 +46,9 @@ public sealed class GridTlsSettings
     /// <summary>True: a dialer must present a valid client certificate (see <see cref="GridTlsOptions.RequireClientCertificate"/>).</summary>
     public bool RequireClientCertificate { get; set; }
 
+    /// <summary>True: a dialer's client certificate must name the host it claims (see <see cref="GridTlsOptions.RequirePeerIdentity"/>).</summary>
+    public bool RequirePeerIdentity { get; set; }
+
     /// <summary>Binds the handshake to the TLS server certificate (see <see cref="GridTlsOptions.ChannelBinding"/>). Default true.</summary>
     public bool ChannelBinding { get; set; } = true;
 

@@ -19,15 +19,28 @@ public sealed class TestCertificates : IDisposable
 
     public X509Certificate2 Authority { get; }
 
-    /// <summary>A certificate for 127.0.0.1 and localhost, for server and client use, signed by this CA.</summary>
-    public X509Certificate2 Issue(string subject = "node", bool expired = false)
+    /// <summary>
+    /// A certificate for 127.0.0.1 and localhost (or for <paramref name="names"/>: IP addresses and DNS names), for
+    /// server and client use, signed by this CA.
+    /// </summary>
+    public X509Certificate2 Issue(string subject = "node", bool expired = false, IEnumerable<string>? names = null)
     {
         using var key = RSA.Create(2048);
         var request = new CertificateRequest($"CN={subject}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        names.AddDnsName("localhost");
-        request.CertificateExtensions.Add(names.Build());
+        var alternatives = new SubjectAlternativeNameBuilder();
+        foreach (var name in names ?? ["127.0.0.1", "localhost"])
+        {
+            if (IPAddress.TryParse(name, out var ip))
+            {
+                alternatives.AddIpAddress(ip);
+            }
+            else
+            {
+                alternatives.AddDnsName(name);
+            }
+        }
+
+        request.CertificateExtensions.Add(alternatives.Build());
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
             [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
         var notBefore = expired ? DateTimeOffset.UtcNow.AddDays(-30) : DateTimeOffset.UtcNow.AddDays(-1);

@@ -21,8 +21,10 @@ internal static class HandshakeValidator
     /// <param name="hello">The dialer's hello.</param>
     /// <param name="claims">The connection's claims with the dialer's role, as this node knows them.</param>
     /// <param name="token">The dialer's proof.</param>
+    /// <param name="peerCertificateNames">What the dialer's TLS client certificate names, when identities are checked (see <see cref="Transport.ILink.PeerCertificateNames"/>).</param>
     /// <returns>Null when the dialer may connect; otherwise why not.</returns>
-    public static Refusal? Check(GridContext grid, HandshakeMessage hello, HandshakeClaims claims, ReadOnlySpan<byte> token)
+    public static Refusal? Check(GridContext grid, HandshakeMessage hello, HandshakeClaims claims, ReadOnlySpan<byte> token,
+        IReadOnlyList<string>? peerCertificateNames = null)
     {
         if (!grid.Options.Authenticator.Validate(claims, token))
         {
@@ -34,6 +36,13 @@ internal static class HandshakeValidator
         if (!grid.Remotes.Contains(hello.From))
         {
             return new Refusal("unknown", $"'{hello.From}' is not a known remote of '{grid.Address}'");
+        }
+
+        if (peerCertificateNames is not null && !PeerIdentity.Certifies(peerCertificateNames, hello.From))
+        {
+            return new Refusal("identity", peerCertificateNames.Count == 0
+                ? $"'{hello.From}' showed no client certificate, and this node checks that the certificate names the dialer's host"
+                : $"the client certificate of the dialer claiming to be '{hello.From}' names {string.Join(", ", peerCertificateNames)}, not its host");
         }
 
         var skew = DateTimeOffset.FromUnixTimeMilliseconds(hello.ClockUnixMs) - grid.Scheduler.Now;

@@ -112,7 +112,7 @@ internal sealed partial class Session
         }
 
         var token = HandshakeCodec.DecodeProof(frame.Payload);
-        if (HandshakeValidator.Check(_grid, _hello, Claims(HandshakeRole.Dialer), token) is { } refusal)
+        if (HandshakeValidator.Check(_grid, _hello, Claims(HandshakeRole.Dialer), token, _link.PeerCertificateNames) is { } refusal)
         {
             RefuseDialer(refusal, _hello.From);
             return;

@@ -54,6 +54,13 @@ internal interface ILink
     /// see <see cref="HandshakeClaims.ChannelBinding"/>); empty for a link without TLS or with binding off.
     /// </summary>
     ReadOnlyMemory<byte> ChannelBinding => ReadOnlyMemory<byte>.Empty;
+
+    /// <summary>
+    /// On an accepted link whose transport checks peer identity: the names (DNS names and IP addresses of its subject
+    /// alternative names) the dialer's TLS client certificate vouches for, empty when it showed none; the handshake
+    /// then requires the host of the address the dialer claims to be among them. Null: identities are not checked.
+    /// </summary>
+    IReadOnlyList<string>? PeerCertificateNames => null;
 }
 
 /// <summary>The protocol side of a link: what a link delivers to and pulls from.</summary>

@@ -48,6 +48,15 @@ public sealed class GridTlsOptions
     public bool RequireClientCertificate { get; init; }
 
     /// <summary>
+    /// True: a dialer's client certificate must also name the host of the address it claims in the grid's handshake
+    /// (a DNS name or IP address in its subject alternative names, a wildcard <c>*.example.com</c> for one label), so
+    /// a member holding the secret and a certificate of the cluster's CA cannot pose as another node. The handshake is
+    /// refused as <c>identity</c> otherwise. Needs <see cref="RequireClientCertificate"/>. The dialer's own check of
+    /// the acceptor's name is TLS's (the server certificate must name the host dialed). Default false.
+    /// </summary>
+    public bool RequirePeerIdentity { get; init; }
+
+    /// <summary>
     /// Pinned roots: when not empty, a peer's certificate must chain to one of these, and the system store is not
     /// used (a private cluster CA). Empty: the system's trust.
     /// </summary>

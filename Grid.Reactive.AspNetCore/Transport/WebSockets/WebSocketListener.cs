@@ -213,6 +213,22 @@ internal sealed class WebSocketListener : IAsyncDisposable
         return presented is null ? ReadOnlyMemory<byte>.Empty : GridTlsOptions.BindingOf(presented);
     }
 
+    /// <summary>The DNS names and IP addresses a client certificate's subject alternative names hold; empty for none.</summary>
+    private static string[] CertificateNames(System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
+    {
+        var names = new List<string>();
+        foreach (var extension in certificate?.Extensions ?? [])
+        {
+            if (extension is System.Security.Cryptography.X509Certificates.X509SubjectAlternativeNameExtension alternatives)
+            {
+                names.AddRange(alternatives.EnumerateDnsNames());
+                names.AddRange(alternatives.EnumerateIPAddresses().Select(ip => ip.ToString()));
+            }
+        }
+
+        return [.. names];
+    }
+
     /// <summary>Accepts one grid link on <paramref name="context"/> and holds the request until the link ends.</summary>
     public async Task HandleAsync(HttpContext context)
     {
@@ -243,7 +259,7 @@ internal sealed class WebSocketListener : IAsyncDisposable
             .ConfigureAwait(false);
         var remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}";
         var link = new WebSocketLink(socket, _maxMessageSize, _receiveBufferSize, $"{(_tls is null ? "ws" : "wss")} {_address} <- {remote}", admitted: false,
-            ChannelBinding(context));
+            ChannelBinding(context), _tls is { RequirePeerIdentity: true } ? CertificateNames(context.Connection.ClientCertificate) : null);
         bool stopping;
         lock (_gate)
         {

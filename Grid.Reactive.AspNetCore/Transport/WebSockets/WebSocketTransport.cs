@@ -38,6 +38,11 @@ public sealed class WebSocketTransport : GridTransport
         {
             throw new ArgumentException($"WebSocketTransportOptions.UpgradeTimeout ({_options.UpgradeTimeout}) must be at least 1 second.", nameof(options));
         }
+        if (_options.Tls is { RequirePeerIdentity: true, RequireClientCertificate: false })
+        {
+            throw new ArgumentException("GridTlsOptions.RequirePeerIdentity needs RequireClientCertificate: identities come from client certificates.", nameof(options));
+        }
+
         if (_options.Tls is { ServerCertificate: null, ServerCertificateSelector: null } && _options.SelfHost)
         {
             throw new ArgumentException("WebSocketTransportOptions.Tls needs a ServerCertificate (or a ServerCertificateSelector) for a self-hosted listener.", nameof(options));

@@ -69,10 +69,12 @@ internal sealed partial class WebSocketLink : ILink, IThreadPoolWorkItem
     /// messages until <see cref="Admit"/>.
     /// </param>
     /// <param name="channelBinding">The TLS channel binding as this side saw it (see <see cref="ILink.ChannelBinding"/>); empty for none.</param>
+    /// <param name="peerCertificateNames">What the peer's client certificate names (see <see cref="ILink.PeerCertificateNames"/>); null when not checked.</param>
     public WebSocketLink(WebSocket socket, int maxMessageSize, int receiveBufferSize, string description, bool admitted,
-        ReadOnlyMemory<byte> channelBinding = default)
+        ReadOnlyMemory<byte> channelBinding = default, IReadOnlyList<string>? peerCertificateNames = null)
     {
         ChannelBinding = channelBinding;
+        PeerCertificateNames = peerCertificateNames;
         _admitted = admitted ? 1 : 0;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxMessageSize);
         _socket = socket;
@@ -85,6 +87,8 @@ internal sealed partial class WebSocketLink : ILink, IThreadPoolWorkItem
     public string Description { get; }
 
     public ReadOnlyMemory<byte> ChannelBinding { get; }
+
+    public IReadOnlyList<string>? PeerCertificateNames { get; }
 
 
     /// <summary>Completes when the link is over and its socket disposed (the accepting side keeps its request open until then).</summary>
