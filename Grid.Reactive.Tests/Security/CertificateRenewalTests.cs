@@ -179,6 +179,59 @@ public sealed class CertificateRenewalTests
         Assert.That(admitted.Distinct(), Is.EqualTo(new[] { "CN=client-1", "CN=client-2" }));
     }
 
+    [TestCase("client certificate selector")]
+    [TestCase("server certificate selector")]
+    [TestCase("dialer hook")]
+    public async Task ASelectorOrHookThatThrows_FailsThoseDials_AndTheGridConnectsOnceItStops(string which)
+    {
+        var (dialerAddress, acceptorAddress) = FreePort.DialingPair();
+        string[] all = [acceptorAddress, dialerAddress];
+        var failing = 1;
+        X509Certificate2 Throwing(X509Certificate2 certificate) =>
+            Volatile.Read(ref failing) == 1 ? throw new InvalidOperationException($"the {which} failed") : certificate;
+
+        var serverCertificate = Cluster.Issue();
+        var acceptor = Node(acceptorAddress, all, new GridTlsOptions
+        {
+            ServerCertificate = serverCertificate,
+            ServerCertificateSelector = which == "server certificate selector" ? () => Throwing(serverCertificate) : null,
+            RequireClientCertificate = true,
+            TrustedRoots = [Cluster.Authority],
+        });
+        await acceptor.StartAsync();
+        var clientCertificate = Cluster.Issue("client");
+        var dialer = new Manager(new ManagerOptions
+        {
+            Address = dialerAddress,
+            Remotes = all,
+            Transport = new WebSocketTransport(new WebSocketTransportOptions
+            {
+                Tls = new GridTlsOptions
+                {
+                    ServerCertificate = Cluster.Issue(),
+                    ClientCertificate = clientCertificate,
+                    ClientCertificateSelector = which == "client certificate selector" ? () => Throwing(clientCertificate) : null,
+                    TrustedRoots = [Cluster.Authority],
+                },
+                ConfigureDialer = which == "dialer hook" ? _ => Throwing(clientCertificate) : null,
+            }),
+            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
+            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
+        });
+        RegisterBasics(dialer);
+        _owned.Insert(0, dialer);
+        await dialer.StartAsync();
+
+        var refused = await RealGrid.DialFailsAsync(dialer.Connection(acceptorAddress));
+        if (which != "server certificate selector")
+        {
+            Assert.That(refused.ToString(), Does.Contain($"the {which} failed"), "the dialer's error is the callback's");
+        }
+
+        Volatile.Write(ref failing, 0);
+        Assert.That(await EchoAsync(dialer.Connection(acceptorAddress), "recovered"), Is.EqualTo($"{acceptorAddress}:recovered"));
+    }
+
     [Test]
     public void ACertificateFile_ReloadsOnlyWhenTheFileChanges()
     {
