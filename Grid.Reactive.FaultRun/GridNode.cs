@@ -15,7 +15,11 @@ internal static class GridNode
         {
             Address = args.Address,
             Remotes = args.Nodes,
-            Transport = new WebSocketTransport(args.MaxConnections is { } max ? new WebSocketTransportOptions { MaxConnections = max } : new WebSocketTransportOptions()),
+            Transport = new WebSocketTransport(new WebSocketTransportOptions
+            {
+                MaxConnections = args.MaxConnections ?? new WebSocketTransportOptions().MaxConnections,
+                Tls = args.TlsDir is { } dir ? NodeCertificates.Tls(dir, args.Address) : null,
+            }),
             Authenticator = new SharedSecretAuthenticator(Encoding.UTF8.GetBytes(args.Secret)),
             PingInterval = args.PingInterval,
             PingTimeout = args.PingTimeout,

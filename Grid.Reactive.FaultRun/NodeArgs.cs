@@ -25,6 +25,7 @@ internal sealed record NodeArgs
     public string? Ready { get; init; }                              // a file the load node creates once connected
     public string? Control { get; init; }                            // the relay's latency table
     public string? Listen { get; init; }                             // the relay's listening IP
+    public string? TlsDir { get; init; }                             // wss with mutual TLS from the certificates here (certs: written here)
 
     public static NodeArgs Parse(string[] args)
     {
@@ -49,7 +50,7 @@ internal sealed record NodeArgs
         return new NodeArgs
         {
             Role = role,
-            Address = role is "relay" or "check" ? "" : Get("address"),
+            Address = role is "relay" or "check" or "certs" ? "" : Get("address"),
             Nodes = (role == "check" ? "" : Get("nodes")).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Secret = Opt("secret") ?? defaults.Secret,
             Concurrency = Int("concurrency", defaults.Concurrency),
@@ -68,6 +69,7 @@ internal sealed record NodeArgs
             Ready = Opt("ready"),
             Control = Opt("control"),
             Listen = Opt("listen"),
+            TlsDir = role == "certs" ? Get("tls-dir") : Opt("tls-dir"),
         };
     }
 

@@ -1,5 +1,6 @@
 // The fault run's node program: one process per node. Roles: "serve" (answers calls), "load" (also issues calls
-// to every other node and keeps the books), "relay" (the userspace latency relay), "check" (the checker's own check). See README.md beside this file.
+// to every other node and keeps the books), "relay" (the userspace latency relay), "check" (the checker's own check),
+// "certs" (a private CA and a certificate per node, for --tls). See README.md beside this file.
 using System.Runtime.InteropServices;
 using Grid.Reactive.FaultRun;
 
@@ -11,9 +12,9 @@ try
 catch (Exception e) when (e is ArgumentException or FormatException)
 {
     Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine("usage: --role serve|load|relay|check --address ip:port --nodes ip:port,ip:port,... [--secret s] [--concurrency 4] [--think 0ms] "
+    Console.Error.WriteLine("usage: --role serve|load|relay|check|certs --address ip:port --nodes ip:port,ip:port,... [--secret s] [--concurrency 4] [--think 0ms] "
         + "[--deadline 2s] [--grace 3s] [--ping-interval 1s] [--ping-timeout 3s] [--books books.json] [--faults faults.log] "
-        + "[--ready file] [--max-connections N] [--corrupt-every N (serve)] [--listen ip --control file (relay)]");
+        + "[--ready file] [--max-connections N] [--tls-dir dir] [--corrupt-every N (serve)] [--listen ip --control file (relay)]");
     return 64;
 }
 
@@ -32,5 +33,6 @@ return parsed.Role switch
     "load" => await LoadNode.RunAsync(parsed, stop.Token),
     "relay" => await LatencyRelay.RunAsync(parsed, stop.Token),
     "check" => SelfCheck.Run(),
+    "certs" => NodeCertificates.Write(parsed),
     _ => 64,
 };

@@ -13,7 +13,8 @@
 # --firewall nft|iptables|none (force a backend; default nft, else iptables, else none), --corrupt N (serving nodes
 # answer every Nth request wrongly: the run must then FAIL, which proves the books catch a wrong answer),
 # --ping-timeout T (default 3s; raise it on a starved machine, where whole-process stalls look like dead links),
-# --overlap / --no-overlap (the overlapping faults at the end; default on, off with --short).
+# --overlap / --no-overlap (the overlapping faults at the end; default on, off with --short), --tls (every link over
+# wss with mutual TLS and peer identity, on a CA made for the run).
 # Exit: 0 when every call ended ok or failed cleanly; 1 when a call was wrong, duplicated or hung past its deadline
 # (or the harness itself failed); 77 when the machine cannot run it (not root, no network namespaces).
 # Installs nothing: without nft (or iptables) it skips the faults that need them and says so.
@@ -32,6 +33,7 @@ corrupt=0
 ping_timeout=3s
 nodes_given=0
 overlap=""
+tls=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --nodes) nodes=$2; nodes_given=1; shift 2 ;;
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
     --ping-timeout) ping_timeout=$2; shift 2 ;;
     --overlap) overlap=1; shift ;;
     --no-overlap) overlap=0; shift ;;
+    --tls) tls=1; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 64 ;;
   esac
@@ -130,7 +133,7 @@ add_ns() { # name host-veth ip
   ip -n "$1" addr add "$3/24" dev eth0 || return 1
   ip -n "$1" link set eth0 up && ip -n "$1" link set lo up
 }
-say "network: bridge $bridge, $nodes namespaces on 10.77.0.0/24, firewall: $fw, latency relay: $([ $latency -eq 1 ] && echo on || echo off)"
+say "network: bridge $bridge, $nodes namespaces on 10.77.0.0/24, firewall: $fw, latency relay: $([ $latency -eq 1 ] && echo on || echo off), links: $([ $tls -eq 1 ] && echo "wss, mutual TLS" || echo ws)"
 ip link add "$bridge" type bridge && ip link set "$bridge" up || exit 1
 for i in $(seq 1 "$nodes"); do add_ns "$(ns_of "$i")" "${prefix}v$i" "$(ip_of "$i")" || exit 1; done
 [ $latency -eq 1 ] && { add_ns "$relay_ns" "${prefix}vr" "$relay_ip" || exit 1; }
@@ -244,6 +247,10 @@ latency_off() { : > "$out/delays.new"; apply_delays; }
 # ---- the processes ------------------------------------------------------------------------------------------------
 deadline=2s; grace=3s
 common=(--nodes "$all" --ping-interval 1s --ping-timeout "$ping_timeout")
+if [ $tls -eq 1 ]; then
+  dotnet "$dll" --role certs --nodes "$all" --tls-dir "$out/tls" > "$out/certs.log" 2>&1 || { echo "making the run's certificates failed"; cat "$out/certs.log"; exit 1; }
+  common+=(--tls-dir "$out/tls")
+fi
 start_node() { # i
   local role=serve extra=(--corrupt-every "$corrupt")
   if [ "$1" -eq 1 ]; then
