@@ -34,9 +34,14 @@ public sealed class StreamUserCodeTests
     /// <summary>Throws whenever the credit goes up (a grant, or the window at the accept).</summary>
     private sealed class ThrowingOnGrant : IObserver<int>
     {
+        private readonly TaskCompletionSource _threw = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _last;
+        private int _throws;
 
-        public int Throws { get; private set; }
+        public int Throws => Volatile.Read(ref _throws);
+
+        /// <summary>Completes at the first throw (deliveries reach the observer through a hop of their own).</summary>
+        public Task Threw => _threw.Task;
 
         public void OnNext(int value)
         {
@@ -44,7 +49,8 @@ public sealed class StreamUserCodeTests
             _last = value;
             if (value > last)
             {
-                Throws++;
+                Interlocked.Increment(ref _throws);
+                _threw.TrySetResult();
                 throw new InvalidOperationException("credit observer bug");
             }
         }
@@ -99,8 +105,9 @@ public sealed class StreamUserCodeTests
         }
 
         Assert.That(await answers.WaitAsync(RealGrid.Guard), Is.EqualTo(Enumerable.Range(1, 12).Select(i => $"{i}")), "every message went through its grants");
-        Assert.That(observer.Throws, Is.EqualTo(1), "an observer that threw gets nothing more");
+        await observer.Threw.WaitAsync(RealGrid.Guard);
         await AssertStillServingAsync(grid, states);
+        Assert.That(observer.Throws, Is.EqualTo(1), "an observer that threw gets nothing more");
     }
 
     [Test]
