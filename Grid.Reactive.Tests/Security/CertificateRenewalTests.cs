@@ -60,14 +60,7 @@ public sealed class CertificateRenewalTests
 
     private Manager Node(string address, string[] all, GridTlsOptions tls)
     {
-        var node = new Manager(new ManagerOptions
-        {
-            Address = address,
-            Remotes = all,
-            Transport = new WebSocketTransport(new WebSocketTransportOptions { Tls = tls }),
-            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
-        });
+        var node = new Manager(RealGrid.Options(address, all, new WebSocketTransport(new WebSocketTransportOptions { Tls = tls })));
         RegisterBasics(node);
         _owned.Insert(0, node);
         return node;
@@ -200,24 +193,17 @@ public sealed class CertificateRenewalTests
         });
         await acceptor.StartAsync();
         var clientCertificate = Cluster.Issue("client");
-        var dialer = new Manager(new ManagerOptions
+        var dialer = new Manager(RealGrid.Options(dialerAddress, all, new WebSocketTransport(new WebSocketTransportOptions
         {
-            Address = dialerAddress,
-            Remotes = all,
-            Transport = new WebSocketTransport(new WebSocketTransportOptions
+            Tls = new GridTlsOptions
             {
-                Tls = new GridTlsOptions
-                {
-                    ServerCertificate = Cluster.Issue(),
-                    ClientCertificate = clientCertificate,
-                    ClientCertificateSelector = which == "client certificate selector" ? () => Throwing(clientCertificate) : null,
-                    TrustedRoots = [Cluster.Authority],
-                },
-                ConfigureDialer = which == "dialer hook" ? _ => Throwing(clientCertificate) : null,
-            }),
-            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
-        });
+                ServerCertificate = Cluster.Issue(),
+                ClientCertificate = clientCertificate,
+                ClientCertificateSelector = which == "client certificate selector" ? () => Throwing(clientCertificate) : null,
+                TrustedRoots = [Cluster.Authority],
+            },
+            ConfigureDialer = which == "dialer hook" ? _ => Throwing(clientCertificate) : null,
+        })));
         RegisterBasics(dialer);
         _owned.Insert(0, dialer);
         await dialer.StartAsync();

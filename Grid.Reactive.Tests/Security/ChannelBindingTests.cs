@@ -57,14 +57,8 @@ public sealed class ChannelBindingTests
         while (!DialDirection.ShouldDial(dialer, acceptor) || !DialDirection.ShouldDial(good, dialer));
 
         string[] all = [acceptor, dialer, good];
-        Manager Node(string address, Action<System.Net.WebSockets.ClientWebSocketOptions>? configure) => new(new ManagerOptions
-        {
-            Address = address,
-            Remotes = all,
-            Transport = new WebSocketTransport(new WebSocketTransportOptions { Tls = Tls(binding), ConfigureDialer = configure }),
-            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
-        });
+        Manager Node(string address, Action<System.Net.WebSockets.ClientWebSocketOptions>? configure) =>
+            new(RealGrid.Options(address, all, new WebSocketTransport(new WebSocketTransportOptions { Tls = Tls(binding), ConfigureDialer = configure })));
 
         var nodes = (Node(acceptor, null), Node(dialer, o => o.Proxy = relay), Node(good, null));
         foreach (var node in new[] { nodes.Item1, nodes.Item2, nodes.Item3 })
@@ -142,17 +136,8 @@ public sealed class ChannelBindingTests
         app.MapGrid(transport);
         await app.StartAsync();
 
-        ManagerOptions Options(string address, GridTransport nodeTransport) => new()
-        {
-            Address = address,
-            Remotes = all,
-            Transport = nodeTransport,
-            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
-        };
-
-        var hosted = new Manager(Options(hostedAddress, transport));
-        var peer = new Manager(Options(peerAddress, new WebSocketTransport(new WebSocketTransportOptions { Tls = Tls(binding: true) })));
+        var hosted = new Manager(RealGrid.Options(hostedAddress, all, transport));
+        var peer = new Manager(RealGrid.Options(peerAddress, all, new WebSocketTransport(new WebSocketTransportOptions { Tls = Tls(binding: true) })));
         foreach (var node in new[] { hosted, peer })
         {
             RegisterBasics(node);

@@ -52,13 +52,9 @@ public sealed class ConfigurationReloadTests
         // A peer that starts now, with only this secret.
         async Task<bool> PeerWithAsync(string secret)
         {
-            await using var peer = new Manager(new ManagerOptions
+            await using var peer = new Manager(RealGrid.Options(dialerAddress, [nodeAddress, dialerAddress]) with
             {
-                Address = dialerAddress,
-                Remotes = [nodeAddress, dialerAddress],
-                Transport = new WebSocketTransport(),
                 Authenticator = new SharedSecretAuthenticator(Encoding.UTF8.GetBytes(secret)),
-                Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
             });
             RegisterBasics(peer);
             await peer.StartAsync();
@@ -136,14 +132,7 @@ public sealed class ConfigurationReloadTests
         var node = host.Services.GetRequiredService<Manager>();
         RegisterBasics(node);
         await host.StartAsync();
-        await using var peer = new Manager(new ManagerOptions
-        {
-            Address = all[1],
-            Remotes = all,
-            Transport = new WebSocketTransport(),
-            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
-        });
+        await using var peer = new Manager(RealGrid.Options(all[1], all));
         RegisterBasics(peer);
         await peer.StartAsync();
         await peer.Connection(all[0]).FirstAsync(s => s == ConnectionState.Connected).ToTask().WaitAsync(RealGrid.Guard);

@@ -47,15 +47,6 @@ public sealed class HostedSecurityTests
         _owned.Clear();
     }
 
-    private static ManagerOptions Options(string address, string[] all, GridTransport transport) => new()
-    {
-        Address = address,
-        Remotes = all,
-        Transport = transport,
-        Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-        Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
-    };
-
     /// <summary>
     /// An application serving the grid at <paramref name="address"/>; <paramref name="https"/> null for plain HTTP, and
     /// <paramref name="secure"/> adds what the application puts in front of the grid endpoint.
@@ -84,7 +75,7 @@ public sealed class HostedSecurityTests
         secure?.Invoke(endpoint);
         await app.StartAsync();
 
-        var hosted = new Manager(Options(address, all, transport));
+        var hosted = new Manager(RealGrid.Options(address, all, transport));
         RegisterBasics(hosted);
         _owned.Insert(0, hosted);
         await hosted.StartAsync();
@@ -93,7 +84,7 @@ public sealed class HostedSecurityTests
 
     private async Task<Manager> PeerAsync(string address, string[] all, WebSocketTransportOptions options)
     {
-        var peer = new Manager(Options(address, all, new WebSocketTransport(options)));
+        var peer = new Manager(RealGrid.Options(address, all, new WebSocketTransport(options)));
         RegisterBasics(peer);
         _owned.Insert(0, peer);
         await peer.StartAsync();

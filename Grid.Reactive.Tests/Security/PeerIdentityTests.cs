@@ -33,15 +33,7 @@ public sealed class PeerIdentityTests
 
     private async Task<Manager> StartAsync(string address, string[] all, GridTlsOptions tls, CapturingLogger? log = null)
     {
-        var node = new Manager(new ManagerOptions
-        {
-            Logger = log,
-            Address = address,
-            Remotes = all,
-            Transport = new WebSocketTransport(new WebSocketTransportOptions { Tls = tls }),
-            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
-        });
+        var node = new Manager(RealGrid.Options(address, all, new WebSocketTransport(new WebSocketTransportOptions { Tls = tls })) with { Logger = log });
         RegisterBasics(node);
         _nodes.Add(node);
         await node.StartAsync();

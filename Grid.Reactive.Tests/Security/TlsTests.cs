@@ -37,15 +37,8 @@ public sealed class TlsTests
     {
         addresses ??= [FreePort.NextAddress(), FreePort.NextAddress()];
         var logs = addresses.Select(_ => new CapturingLogger()).ToArray();
-        var nodes = addresses.Select((a, i) => new Manager(new ManagerOptions
-        {
-            Logger = logs[i],
-            Address = a,
-            Remotes = addresses,
-            Transport = new WebSocketTransport(new WebSocketTransportOptions { Tls = tls(i) }),
-            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
-        })).ToArray();
+        var nodes = addresses.Select((a, i) => new Manager(
+            RealGrid.Options(a, addresses, new WebSocketTransport(new WebSocketTransportOptions { Tls = tls(i) })) with { Logger = logs[i] })).ToArray();
         for (var i = 0; i < nodes.Length; i++)
         {
             _logs[nodes[i]] = logs[i];

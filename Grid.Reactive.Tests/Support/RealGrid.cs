@@ -22,17 +22,23 @@ public sealed class RealGrid : IAsyncDisposable
 
     public Manager[] Nodes { get; }
 
+    /// <summary>
+    /// A real node's options as the tests use them: the tests' shared secret and a quick redial (20 ms, at most 200 ms);
+    /// <paramref name="transport"/> null for plain loopback WebSockets. Vary the rest with <c>with</c>.
+    /// </summary>
+    public static ManagerOptions Options(string address, IReadOnlyCollection<string> all, GridTransport? transport = null) => new()
+    {
+        Address = address,
+        Remotes = all,
+        Transport = transport ?? new WebSocketTransport(),
+        Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
+        Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
+    };
+
     public static async Task<RealGrid> StartAsync(int count, Action<Manager>? setup = null)
     {
         var addresses = Enumerable.Range(0, count).Select(_ => FreePort.NextAddress()).ToArray();
-        var nodes = addresses.Select(address => new Manager(new ManagerOptions
-        {
-            Address = address,
-            Remotes = addresses,
-            Transport = new WebSocketTransport(),
-            Authenticator = new SharedSecretAuthenticator(VirtualGrid.Secret),
-            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(200) },
-        })).ToArray();
+        var nodes = addresses.Select(address => new Manager(Options(address, addresses))).ToArray();
         foreach (var node in nodes)
         {
             TestHandlers.RegisterBasics(node);
