@@ -2,7 +2,7 @@ using Grid.Reactive.Benchmarks.Scenarios;
 
 namespace Grid.Reactive.Benchmarks.Harness;
 
-/// <summary>Runs the selected scenarios in order, prints their tables, writes results/latest.md and latest.json.</summary>
+/// <summary>Runs the selected scenarios in order, prints their tables, writes results/latest.md and latest.json (tls.* for a TLS run).</summary>
 public static class Runner
 {
     /// <summary>Every scenario, in the issue's order.</summary>
@@ -24,8 +24,9 @@ public static class Runner
         }
 
         var results = new ResultSet();
-        var context = new BenchContext(options, results);
-        context.Progress($"mode {options.Mode.ToString().ToLowerInvariant()}, {Environment.ProcessorCount} cores, scenarios: {string.Join(", ", selected.Select(s => s.Name))}; systems: {string.Join(", ", context.EchoSystems.Select(s => s.Name))}");
+        using var tls = options.Tls ? new BenchTls() : null;
+        var context = new BenchContext(options, results, tls);
+        context.Progress($"mode {options.Mode.ToString().ToLowerInvariant()}{(options.Tls ? ", TLS" : "")}, {Environment.ProcessorCount} cores, scenarios: {string.Join(", ", selected.Select(s => s.Name))}; systems: {string.Join(", ", context.EchoSystems.Select(s => s.Name))}");
         foreach (var scenario in selected)
         {
             Console.WriteLine();
@@ -46,14 +47,16 @@ public static class Runner
 
         var projectDirectory = ProjectDirectory();
         var machine = MachineInfo.Current(projectDirectory);
-        var markdown = Report.Markdown(results, machine, options.Mode, selected.Select(s => s.Name));
+        var markdown = Report.Markdown(results, machine, options.Mode, selected.Select(s => s.Name), options.Tls);
         if (options.WriteResults)
         {
             var output = options.OutputDirectory ?? Path.Combine(projectDirectory, "results");
             Directory.CreateDirectory(output);
-            await File.WriteAllTextAsync(Path.Combine(output, "latest.md"), markdown);
-            await File.WriteAllTextAsync(Path.Combine(output, "latest.json"), Report.Json(results, machine, options.Mode));
-            context.Progress($"wrote {Path.Combine(output, "latest.md")} and latest.json");
+            // A TLS run writes tls.md and tls.json: the plain results beside them stay as they were.
+            var name = options.ResultsName;
+            await File.WriteAllTextAsync(Path.Combine(output, name + ".md"), markdown);
+            await File.WriteAllTextAsync(Path.Combine(output, name + ".json"), Report.Json(results, machine, options.Mode, options.Tls));
+            context.Progress($"wrote {Path.Combine(output, name + ".md")} and {name}.json");
         }
 
         if (results.Failures.Count > 0)
