@@ -61,7 +61,7 @@ public static class Report
         var text = new StringBuilder();
         text.Append("# Grid.Reactive benchmark results").AppendLine(label).AppendLine();
         text.Append(CultureInfo.InvariantCulture,
-            $"- mode: {mode.ToString().ToLowerInvariant()}\n- tls: {(tls ? "true: every system over TLS (wss, HTTPS with ALPN h2, tcp-raw in an SslStream), one private CA and node certificate made in memory" : "false")}\n- machine: {machine.Cores} cores, {machine.Os}\n- runtime: {machine.Runtime}, {machine.Gc} GC\n- commit: {machine.Commit ?? "unknown"}\n- date: {machine.Date:yyyy-MM-dd HH:mm} UTC\n\n");
+            $"- mode: {mode.ToString().ToLowerInvariant()}\n- tls: {(tls ? "true (every system over TLS: wss, HTTPS with ALPN h2, tcp-raw in an SslStream; one private CA and node certificate made in memory)" : "false")}\n- machine: {machine.Cores} cores, {machine.Os}\n- runtime: {machine.Runtime}, {machine.Gc} GC\n- commit: {machine.Commit ?? "unknown"}\n- date: {machine.Date:yyyy-MM-dd HH:mm} UTC\n\n");
         text.AppendLine("Ratios are grid ÷ other system: above 1 means more for grid (good for rates, bad for latencies, thread-pool work items, memory, allocations and recovery times).").AppendLine();
         foreach (var scenario in scenarios)
         {
