@@ -34,6 +34,9 @@ public sealed class BenchTls : IDisposable
     /// <summary>The grid's TLS: the node certificate, the CA pinned, channel binding and everything else at the defaults.</summary>
     public GridTlsOptions GridOptions => new() { ServerCertificate = ServerCertificate, TrustedRoots = [Authority] };
 
+    /// <summary>The protocol and cipher suite a handshake of this run negotiated (tcp-raw's, which can tell), or null.</summary>
+    public string? Negotiated { get; set; }
+
     /// <summary>"wss" with TLS, else "ws".</summary>
     public static string WebSocketScheme(BenchTls? tls) => tls is null ? "ws" : "wss";
 

@@ -26,6 +26,11 @@ public static class Runner
         var results = new ResultSet();
         using var tls = options.Tls ? new BenchTls() : null;
         var context = new BenchContext(options, results, tls);
+        if (tls is not null)
+        {
+            results.Note("tls: every system over TLS with one private CA and one node certificate (127.0.0.1, RSA 2048) made in memory; every client checks the server's chain against that CA alone and its name. grid: WebSocketTransport with GridTlsOptions (ServerCertificate, TrustedRoots = the CA, channel binding on: the default); grpc: Kestrel HTTPS with HTTP/2 (ALPN h2), GrpcChannel over gRPC's own default handler (SocketsHttpHandler, EnableMultipleHttp2Connections) with SslOptions.RemoteCertificateValidationCallback; signalr: Kestrel HTTPS, HubConnection over wss (WebSocketConfiguration sets the callback); ws-raw: Kestrel HTTPS, ClientWebSocket over wss; tcp-raw: an SslStream around each end, one write per message. TLS 1.3 or 1.2 as the OS negotiates; no client certificates.");
+        }
+
         context.Progress($"mode {options.Mode.ToString().ToLowerInvariant()}{(options.Tls ? ", TLS" : "")}, {Environment.ProcessorCount} cores, scenarios: {string.Join(", ", selected.Select(s => s.Name))}; systems: {string.Join(", ", context.EchoSystems.Select(s => s.Name))}");
         foreach (var scenario in selected)
         {
@@ -43,6 +48,11 @@ public static class Runner
 
             Console.WriteLine();
             Console.WriteLine(Report.ScenarioTable(results, scenario.Name));
+        }
+
+        if (tls?.Negotiated is { } negotiated)
+        {
+            results.Note($"tls: negotiated {negotiated} (tcp-raw's handshake; the others use the same TLS stack and certificate)");
         }
 
         var projectDirectory = ProjectDirectory();

@@ -65,6 +65,7 @@ public sealed class TcpRawSystem(BenchTls? tls = null) : IEchoSystem
             throw;
         }
 
+        tls.Negotiated ??= $"{clientTls.SslProtocol}, {clientTls.NegotiatedCipherSuite}";
         return new Pair(listener, server, client, serverTls, clientTls);
     }
 
