@@ -10,7 +10,10 @@ using Grid.Reactive.Benchmarks.WsRaw;
 namespace Grid.Reactive.Benchmarks.Harness;
 
 /// <summary>What every scenario runs with: options, the systems, the results, and progress output.</summary>
-public sealed class BenchContext(RunOptions options, ResultSet results)
+/// <param name="options">The command line.</param>
+/// <param name="results">Where figures go.</param>
+/// <param name="tls">The certificates of a <c>--tls</c> run (every system then runs over TLS); null for plain runs.</param>
+public sealed class BenchContext(RunOptions options, ResultSet results, BenchTls? tls = null)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
@@ -20,6 +23,9 @@ public sealed class BenchContext(RunOptions options, ResultSet results)
     /// <summary>Where figures go.</summary>
     public ResultSet Results { get; } = results;
 
+    /// <summary>The certificates of a TLS run, or null: systems made by a scenario itself must be given it too.</summary>
+    public BenchTls? Tls { get; } = tls;
+
     /// <summary>True in smoke mode: correctness only, shortest runs, fewest parameters.</summary>
     public bool Smoke => Options.Mode == RunMode.Smoke;
 
@@ -27,14 +33,14 @@ public sealed class BenchContext(RunOptions options, ResultSet results)
     public IReadOnlyList<IEchoSystem> EchoSystems { get; } =
         ((IEchoSystem[])
         [
-            new GridEchoSystem(), new GrpcEchoSystem(), new SignalREchoSystem(options.SignalRConnections ?? SignalREchoSystem.DefaultConnectionsPerPair),
-            new WsRawEchoSystem(), new TcpRawSystem(),
+            new GridEchoSystem(tls: tls), new GrpcEchoSystem(tls), new SignalREchoSystem(options.SignalRConnections ?? SignalREchoSystem.DefaultConnectionsPerPair, tls),
+            new WsRawEchoSystem(tls), new TcpRawSystem(tls),
         ])
         .Where(s => options.SelectsSystem(s.Name)).ToList();
 
     /// <summary>The stream systems selected, in table order.</summary>
     public IReadOnlyList<IStreamSystem> StreamSystems { get; } =
-        ((IStreamSystem[])[new GridStreamSystem(), new GrpcStreamSystem(), new SignalRStreamSystem(), new WsRawStreamSystem()])
+        ((IStreamSystem[])[new GridStreamSystem(tls), new GrpcStreamSystem(tls), new SignalRStreamSystem(tls), new WsRawStreamSystem(tls)])
         .Where(s => options.SelectsSystem(s.Name)).ToList();
 
     /// <summary>A cancellation token for starting servers: generous, so a hang fails the run instead of stalling it.</summary>

@@ -8,7 +8,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Grid.Reactive.Benchmarks.Harness;
 
-/// <summary>Starts the Kestrel servers of the gRPC and raw WebSocket systems: loopback only, no logging, defaults otherwise.</summary>
+/// <summary>
+/// Starts the Kestrel servers of the gRPC, SignalR and raw WebSocket systems: loopback only, no logging, defaults
+/// otherwise; HTTPS with the run's node certificate in a TLS run (ALPN offers h2 for an HTTP/2 endpoint).
+/// </summary>
 public static class KestrelHost
 {
     /// <summary>Builds and starts a server on 127.0.0.1:<paramref name="port"/>.</summary>
@@ -17,8 +20,9 @@ public static class KestrelHost
     /// <param name="services">Registers the server's services.</param>
     /// <param name="map">Maps its endpoints.</param>
     /// <param name="cancellationToken">Cancels starting.</param>
+    /// <param name="tls">The certificates of a TLS run (HTTPS with its node certificate), or null for plain HTTP.</param>
     public static async Task<WebApplication> StartAsync(int port, HttpProtocols protocols, Action<IServiceCollection> services,
-        Action<WebApplication> map, CancellationToken cancellationToken)
+        Action<WebApplication> map, CancellationToken cancellationToken, BenchTls? tls = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(map);
@@ -28,8 +32,20 @@ public static class KestrelHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = protocols);
+            kestrel.Listen(IPAddress.Loopback, port, listen =>
+            {
+                listen.Protocols = protocols;
+                if (tls is not null)
+                {
+                    listen.UseHttps(tls.ServerCertificate);
+                }
+            });
         });
+        if (tls is not null)
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
         services(builder.Services);
         var app = builder.Build();
         map(app);

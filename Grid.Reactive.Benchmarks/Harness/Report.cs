@@ -52,22 +52,23 @@ public static class Report
         return table.ToString();
     }
 
-    /// <summary>The whole Markdown report: machine, every scenario's table, notes and failures.</summary>
-    public static string Markdown(ResultSet results, MachineInfo machine, RunMode mode, IEnumerable<string> scenarios)
+    /// <summary>The whole Markdown report: machine, every scenario's table, notes and failures; a TLS run says so in every heading.</summary>
+    public static string Markdown(ResultSet results, MachineInfo machine, RunMode mode, IEnumerable<string> scenarios, bool tls = false)
     {
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(machine);
+        var label = tls ? " (TLS)" : "";
         var text = new StringBuilder();
-        text.AppendLine("# Grid.Reactive benchmark results").AppendLine();
+        text.Append("# Grid.Reactive benchmark results").AppendLine(label).AppendLine();
         text.Append(CultureInfo.InvariantCulture,
-            $"- mode: {mode.ToString().ToLowerInvariant()}\n- machine: {machine.Cores} cores, {machine.Os}\n- runtime: {machine.Runtime}, {machine.Gc} GC\n- commit: {machine.Commit ?? "unknown"}\n- date: {machine.Date:yyyy-MM-dd HH:mm} UTC\n\n");
+            $"- mode: {mode.ToString().ToLowerInvariant()}\n- tls: {(tls ? "true (every system over TLS: wss, HTTPS with ALPN h2, tcp-raw in an SslStream; one private CA and node certificate made in memory)" : "false")}\n- machine: {machine.Cores} cores, {machine.Os}\n- runtime: {machine.Runtime}, {machine.Gc} GC\n- commit: {machine.Commit ?? "unknown"}\n- date: {machine.Date:yyyy-MM-dd HH:mm} UTC\n\n");
         text.AppendLine("Ratios are grid ÷ other system: above 1 means more for grid (good for rates, bad for latencies, thread-pool work items, memory, allocations and recovery times).").AppendLine();
         foreach (var scenario in scenarios)
         {
             var table = ScenarioTable(results, scenario);
             if (table.Length > 0)
             {
-                text.Append("## ").AppendLine(scenario).AppendLine().AppendLine(table);
+                text.Append("## ").Append(scenario).AppendLine(label).AppendLine().AppendLine(table);
             }
         }
 
@@ -94,8 +95,8 @@ public static class Report
         return text.ToString();
     }
 
-    /// <summary>latest.json: machine, rows <c>{"scenario","system","param","metric","value"}</c>, grid's ratios, notes, failures.</summary>
-    public static string Json(ResultSet results, MachineInfo machine, RunMode mode)
+    /// <summary>latest.json (tls.json): mode, tls, machine, rows <c>{"scenario","system","param","metric","value"}</c>, grid's ratios, notes, failures.</summary>
+    public static string Json(ResultSet results, MachineInfo machine, RunMode mode, bool tls = false)
     {
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(machine);
@@ -104,6 +105,7 @@ public static class Report
         {
             json.WriteStartObject();
             json.WriteString("mode", mode.ToString().ToLowerInvariant());
+            json.WriteBoolean("tls", tls);
             json.WriteStartObject("machine");
             json.WriteNumber("cores", machine.Cores);
             json.WriteString("os", machine.Os);

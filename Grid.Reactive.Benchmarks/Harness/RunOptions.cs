@@ -78,6 +78,15 @@ public sealed class RunOptions
     /// </summary>
     public IReadOnlyList<int> MeshConcurrencies { get; private init; } = [];
 
+    /// <summary>
+    /// True to run every system that can over TLS (--tls): one private CA and a node certificate made in memory; the
+    /// results go to tls.md and tls.json instead of latest.*.
+    /// </summary>
+    public bool Tls { get; private init; }
+
+    /// <summary>The base name of the results files: "tls" for a TLS run, else "latest".</summary>
+    public string ResultsName => Tls ? "tls" : "latest";
+
     /// <summary>True when --help was asked for.</summary>
     public bool Help { get; private init; }
 
@@ -129,13 +138,15 @@ public sealed class RunOptions
           --filter a,b         only scenarios whose name contains a or b (single, mesh, stream, bidi, alloc,
                                slow-consumer, link-cut)
           --systems a,b        only these systems (grid, grpc, signalr, ws-raw, tcp-raw)
+          --tls                every system over TLS (wss, HTTPS with h2), one private CA made in memory;
+                               writes tls.md and tls.json instead of latest.*
           --alloc-types        alloc scenario: also name the types each system allocates most (notes)
           --signalr-connections N
                                HubConnections per pair of nodes for signalr's requests (default 1)
           --mesh-concurrency a,b
                                mesh: also run its largest size (8 nodes; 4 in --smoke) at these total
                                concurrencies (e.g. 1792: as many calls per link as 2 nodes have at 64)
-          --out DIR            write latest.md and latest.json to DIR (default: Grid.Reactive.Benchmarks/results)
+          --out DIR            write latest.md and latest.json (tls.* with --tls) to DIR (default: Grid.Reactive.Benchmarks/results)
           --micro [BDN args]   BenchmarkDotNet micro benchmarks instead (codec, merge); e.g. --micro --filter '*'
           --stress             the stress races at million-interleaving counts instead; exits 1 on any violation
                                (--filter selects races: cancel, deadline, abort, dispose, throwing, stream)
@@ -162,6 +173,7 @@ public sealed class RunOptions
         List<int> scaleNodes = [];
         var scaleSeed = 1;
         List<int> meshConcurrencies = [];
+        var tls = false;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -177,6 +189,9 @@ public sealed class RunOptions
                     break;
                 case "--systems":
                     systems.AddRange(Value(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                    break;
+                case "--tls":
+                    tls = true;
                     break;
                 case "--alloc-types":
                     allocationTypes = true;
@@ -237,7 +252,7 @@ public sealed class RunOptions
             Mode = mode, Filters = filters, Systems = systems, OutputDirectory = output, AllocationTypes = allocationTypes,
             SignalRConnections = signalRConnections, Stress = stress, StressScale = stressScale,
             Scale = scaleMode, ScaleNodes = scaleNodes.Count > 0 ? scaleNodes : [64, 256, 512], ScaleSeed = scaleSeed,
-            MeshConcurrencies = meshConcurrencies,
+            MeshConcurrencies = meshConcurrencies, Tls = tls,
         };
     }
 

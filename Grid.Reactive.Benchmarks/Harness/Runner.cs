@@ -2,7 +2,7 @@ using Grid.Reactive.Benchmarks.Scenarios;
 
 namespace Grid.Reactive.Benchmarks.Harness;
 
-/// <summary>Runs the selected scenarios in order, prints their tables, writes results/latest.md and latest.json.</summary>
+/// <summary>Runs the selected scenarios in order, prints their tables, writes results/latest.md and latest.json (tls.* for a TLS run).</summary>
 public static class Runner
 {
     /// <summary>Every scenario, in the issue's order.</summary>
@@ -24,8 +24,14 @@ public static class Runner
         }
 
         var results = new ResultSet();
-        var context = new BenchContext(options, results);
-        context.Progress($"mode {options.Mode.ToString().ToLowerInvariant()}, {Environment.ProcessorCount} cores, scenarios: {string.Join(", ", selected.Select(s => s.Name))}; systems: {string.Join(", ", context.EchoSystems.Select(s => s.Name))}");
+        using var tls = options.Tls ? new BenchTls() : null;
+        var context = new BenchContext(options, results, tls);
+        if (tls is not null)
+        {
+            results.Note("tls: every system over TLS with one private CA and one node certificate (127.0.0.1, RSA 2048) made in memory; every client checks the server's chain against that CA alone and its name. grid: WebSocketTransport with GridTlsOptions (ServerCertificate, TrustedRoots = the CA, channel binding on: the default); grpc: Kestrel HTTPS with HTTP/2 (ALPN h2), GrpcChannel over gRPC's own default handler (SocketsHttpHandler, EnableMultipleHttp2Connections) with SslOptions.RemoteCertificateValidationCallback; signalr: Kestrel HTTPS, HubConnection over wss (WebSocketConfiguration sets the callback); ws-raw: Kestrel HTTPS, ClientWebSocket over wss; tcp-raw: an SslStream around each end, one write per message. TLS 1.3 or 1.2 as the OS negotiates; no client certificates.");
+        }
+
+        context.Progress($"mode {options.Mode.ToString().ToLowerInvariant()}{(options.Tls ? ", TLS" : "")}, {Environment.ProcessorCount} cores, scenarios: {string.Join(", ", selected.Select(s => s.Name))}; systems: {string.Join(", ", context.EchoSystems.Select(s => s.Name))}");
         foreach (var scenario in selected)
         {
             Console.WriteLine();
@@ -44,16 +50,23 @@ public static class Runner
             Console.WriteLine(Report.ScenarioTable(results, scenario.Name));
         }
 
+        if (tls?.Negotiated is { } negotiated)
+        {
+            results.Note($"tls: negotiated {negotiated} (tcp-raw's handshake; the others use the same TLS stack and certificate)");
+        }
+
         var projectDirectory = ProjectDirectory();
         var machine = MachineInfo.Current(projectDirectory);
-        var markdown = Report.Markdown(results, machine, options.Mode, selected.Select(s => s.Name));
+        var markdown = Report.Markdown(results, machine, options.Mode, selected.Select(s => s.Name), options.Tls);
         if (options.WriteResults)
         {
             var output = options.OutputDirectory ?? Path.Combine(projectDirectory, "results");
             Directory.CreateDirectory(output);
-            await File.WriteAllTextAsync(Path.Combine(output, "latest.md"), markdown);
-            await File.WriteAllTextAsync(Path.Combine(output, "latest.json"), Report.Json(results, machine, options.Mode));
-            context.Progress($"wrote {Path.Combine(output, "latest.md")} and latest.json");
+            // A TLS run writes tls.md and tls.json: the plain results beside them stay as they were.
+            var name = options.ResultsName;
+            await File.WriteAllTextAsync(Path.Combine(output, name + ".md"), markdown);
+            await File.WriteAllTextAsync(Path.Combine(output, name + ".json"), Report.Json(results, machine, options.Mode, options.Tls));
+            context.Progress($"wrote {Path.Combine(output, name + ".md")} and {name}.json");
         }
 
         if (results.Failures.Count > 0)

@@ -40,7 +40,7 @@ public sealed class AllocScenario : IScenario
             systems.Add((system, "request"));
             if (system is GridEchoSystem)
             {
-                systems.Add((new GridEchoSystem(GridCallStyle.Observer), "request-observer"));
+                systems.Add((new GridEchoSystem(GridCallStyle.Observer, context.Tls), "request-observer"));
             }
         }
 

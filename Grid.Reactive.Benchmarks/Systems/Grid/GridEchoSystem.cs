@@ -9,9 +9,13 @@ namespace Grid.Reactive.Benchmarks.GridSystem;
 /// <summary>
 /// Grid.Reactive over its real transport: one <see cref="Manager"/> per node on a free 127.0.0.1 port, all in this
 /// process, each connected to every other by one WebSocket (<see cref="WebSocketTransport"/>), default settings
-/// (including the reconnect backoff), shared-secret handshake. Every node serves an echo handler.
+/// (including the reconnect backoff), shared-secret handshake. Every node serves an echo handler. With TLS: the
+/// transport's <see cref="GridTlsOptions"/> with the run's node certificate and its CA pinned (channel binding on, the
+/// default).
 /// </summary>
-public sealed class GridEchoSystem(GridCallStyle style = GridCallStyle.Await) : IEchoSystem
+/// <param name="style">How the client waits for answers.</param>
+/// <param name="tls">The certificates of a TLS run, or null.</param>
+public sealed class GridEchoSystem(GridCallStyle style = GridCallStyle.Await, BenchTls? tls = null) : IEchoSystem
 {
     /// <summary>The echo handler's id.</summary>
     public static readonly HandlerId Echo = new(1);
@@ -33,7 +37,7 @@ public sealed class GridEchoSystem(GridCallStyle style = GridCallStyle.Await) : 
     /// <inheritdoc />
     public async Task<IEchoCluster> StartAsync(int nodes, int lanes, CancellationToken cancellationToken)
     {
-        var cluster = new Cluster(nodes, style, lanes);
+        var cluster = new Cluster(nodes, style, lanes, NewTransport(tls));
         try
         {
             await cluster.StartAsync(cancellationToken);
@@ -56,6 +60,10 @@ public sealed class GridEchoSystem(GridCallStyle style = GridCallStyle.Await) : 
             .Timeout(timeout)
             .ToTask();
 
+    /// <summary>The WebSocket transport: defaults, or with TLS the run's certificates (see the class summary).</summary>
+    public static WebSocketTransport NewTransport(BenchTls? tls) =>
+        tls is null ? new WebSocketTransport() : new WebSocketTransport(new WebSocketTransportOptions { Tls = tls.GridOptions });
+
     /// <summary>A node with the echo handler, not started.</summary>
     public static Manager NewNode(string address, IReadOnlyCollection<string> addresses, GridTransport transport)
     {
@@ -70,12 +78,12 @@ public sealed class GridEchoSystem(GridCallStyle style = GridCallStyle.Await) : 
         return node;
     }
 
-    private sealed class Cluster(int nodes, GridCallStyle style, int lanes) : IEchoCluster
+    private sealed class Cluster(int nodes, GridCallStyle style, int lanes, WebSocketTransport transport) : IEchoCluster
     {
         private readonly string[] _addresses = new string[nodes];
         private readonly Manager?[] _managers = new Manager?[nodes];
         private readonly GridEchoClient?[,] _clients = new GridEchoClient?[nodes, nodes];
-        private readonly CountingTransport _transport = new(new WebSocketTransport());
+        private readonly CountingTransport _transport = new(transport);
 
         public bool CanCut => true;
 

@@ -11,9 +11,10 @@ namespace Grid.Reactive.Benchmarks.GridSystem;
 /// awaits <see cref="ServerStream.SendAsync"/> for every message, with the caller's window (OutCapacity) of 64; the
 /// caller observes <see cref="Connection.NewStream"/>. Two-way: the handler echoes what it reads; the caller sends
 /// with <see cref="ClientStream.SendAsync"/>, at most 64 unanswered (as for the other systems). The API does not copy
-/// messages, so every message sent is a new array.
+/// messages, so every message sent is a new array. With TLS: the transport of <see cref="GridEchoSystem.NewTransport"/>.
 /// </summary>
-public sealed class GridStreamSystem : IStreamSystem
+/// <param name="tls">The certificates of a TLS run, or null.</param>
+public sealed class GridStreamSystem(BenchTls? tls = null) : IStreamSystem
 {
     /// <summary>The server-to-client stream handler.</summary>
     public static readonly HandlerId Produce = new(2);
@@ -39,7 +40,7 @@ public sealed class GridStreamSystem : IStreamSystem
         {
             (addresses[0], addresses[1]) = (addresses[1], addresses[0]);
         }
-        var transport = new WebSocketTransport();
+        var transport = GridEchoSystem.NewTransport(tls);
         var client = GridEchoSystem.NewNode(addresses[0], addresses, transport);
         var server = GridEchoSystem.NewNode(addresses[1], addresses, transport);
         RegisterHandlers(server, counters);

@@ -10,8 +10,10 @@ namespace Grid.Reactive.Benchmarks.Grpc;
 /// <summary>
 /// gRPC for .NET: every node is a Grpc.AspNetCore server on Kestrel (h2c on loopback), and every node has one
 /// <see cref="GrpcChannel"/> per other node (a channel per ordered pair), all with default settings. Unary calls.
+/// With TLS: HTTPS (ALPN h2) and channels trusting the run's CA (<see cref="GrpcServer.OpenChannel"/>).
 /// </summary>
-public sealed class GrpcEchoSystem : IEchoSystem
+/// <param name="tls">The certificates of a TLS run, or null.</param>
+public sealed class GrpcEchoSystem(BenchTls? tls = null) : IEchoSystem
 {
     /// <inheritdoc />
     public string Name => "grpc";
@@ -25,7 +27,7 @@ public sealed class GrpcEchoSystem : IEchoSystem
     /// <inheritdoc />
     public async Task<IEchoCluster> StartAsync(int nodes, int lanes, CancellationToken cancellationToken)
     {
-        var cluster = new GrpcCluster(nodes);
+        var cluster = new GrpcCluster(nodes, tls);
         try
         {
             await cluster.StartAsync(cancellationToken);
@@ -38,7 +40,7 @@ public sealed class GrpcEchoSystem : IEchoSystem
         }
     }
 
-    private sealed class GrpcCluster(int nodes) : IEchoCluster
+    private sealed class GrpcCluster(int nodes, BenchTls? tls) : IEchoCluster
     {
         private readonly int[] _ports = new int[nodes];
         private readonly WebApplication?[] _servers = new WebApplication?[nodes];
@@ -53,7 +55,7 @@ public sealed class GrpcEchoSystem : IEchoSystem
             for (var i = 0; i < nodes; i++)
             {
                 _ports[i] = Ports.Free();
-                _servers[i] = await GrpcServer.StartAsync(_ports[i], _counters, cancellationToken);
+                _servers[i] = await GrpcServer.StartAsync(_ports[i], _counters, tls, cancellationToken);
             }
 
             for (var from = 0; from < nodes; from++)
@@ -62,7 +64,7 @@ public sealed class GrpcEchoSystem : IEchoSystem
                 {
                     if (from != to)
                     {
-                        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_ports[to]}");
+                        var channel = GrpcServer.OpenChannel(_ports[to], tls);
                         await channel.ConnectAsync(cancellationToken);
                         _channels[from, to] = channel;
                         _clients[from, to] = new GrpcEchoClient(new Bench.BenchClient(channel));
@@ -82,7 +84,7 @@ public sealed class GrpcEchoSystem : IEchoSystem
                 await KestrelHost.StopAsync(server, TimeSpan.Zero);
             }
 
-            _servers[node] = await GrpcServer.StartAsync(_ports[node], _counters, cancellationToken);
+            _servers[node] = await GrpcServer.StartAsync(_ports[node], _counters, tls, cancellationToken);
         }
 
         public async ValueTask DisposeAsync()

@@ -13,7 +13,8 @@ namespace Grid.Reactive.Benchmarks.Grpc;
 /// unanswered messages in the two-way echo; the server-to-client stream is paced by HTTP/2 flow control (default
 /// windows), which is gRPC's own backpressure.
 /// </summary>
-public sealed class GrpcStreamSystem : IStreamSystem
+/// <param name="tls">The certificates of a TLS run, or null.</param>
+public sealed class GrpcStreamSystem(BenchTls? tls = null) : IStreamSystem
 {
     /// <inheritdoc />
     public string Name => "grpc";
@@ -26,8 +27,8 @@ public sealed class GrpcStreamSystem : IStreamSystem
     {
         var counters = new StreamCounters();
         var port = Ports.Free();
-        var server = await GrpcServer.StartAsync(port, counters, cancellationToken);
-        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var server = await GrpcServer.StartAsync(port, counters, tls, cancellationToken);
+        var channel = GrpcServer.OpenChannel(port, tls);
         await channel.ConnectAsync(cancellationToken);
         return new Target(server, channel, counters);
     }

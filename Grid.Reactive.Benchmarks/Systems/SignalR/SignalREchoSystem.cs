@@ -14,7 +14,8 @@ namespace Grid.Reactive.Benchmarks.SignalRSystem;
 /// <c>i % ConnectionsPerPair</c>.
 /// </summary>
 /// <param name="connectionsPerPair">HubConnections per ordered pair of nodes (at most one per lane).</param>
-public sealed class SignalREchoSystem(int connectionsPerPair = SignalREchoSystem.DefaultConnectionsPerPair) : IEchoSystem
+/// <param name="tls">The certificates of a TLS run (HTTPS, wss), or null.</param>
+public sealed class SignalREchoSystem(int connectionsPerPair = SignalREchoSystem.DefaultConnectionsPerPair, BenchTls? tls = null) : IEchoSystem
 {
     /// <summary>
     /// HubConnections per ordered pair by default: one, as a HubConnection is thread-safe and multiplexes invocations
@@ -39,7 +40,7 @@ public sealed class SignalREchoSystem(int connectionsPerPair = SignalREchoSystem
     /// <inheritdoc />
     public async Task<IEchoCluster> StartAsync(int nodes, int lanes, CancellationToken cancellationToken)
     {
-        var cluster = new Cluster(nodes, Math.Clamp(lanes, 1, ConnectionsPerPair));
+        var cluster = new Cluster(nodes, Math.Clamp(lanes, 1, ConnectionsPerPair), tls);
         try
         {
             await cluster.StartAsync(cancellationToken);
@@ -52,7 +53,7 @@ public sealed class SignalREchoSystem(int connectionsPerPair = SignalREchoSystem
         }
     }
 
-    private sealed class Cluster(int nodes, int connectionsPerPair) : IEchoCluster
+    private sealed class Cluster(int nodes, int connectionsPerPair, BenchTls? tls) : IEchoCluster
     {
         private readonly int[] _ports = new int[nodes];
         private readonly WebApplication?[] _servers = new WebApplication?[nodes];
@@ -66,7 +67,7 @@ public sealed class SignalREchoSystem(int connectionsPerPair = SignalREchoSystem
             for (var i = 0; i < nodes; i++)
             {
                 _ports[i] = Ports.Free();
-                _servers[i] = await SignalRServer.StartAsync(_ports[i], _counters, cancellationToken);
+                _servers[i] = await SignalRServer.StartAsync(_ports[i], _counters, tls, cancellationToken);
             }
 
             for (var from = 0; from < nodes; from++)
@@ -79,7 +80,7 @@ public sealed class SignalREchoSystem(int connectionsPerPair = SignalREchoSystem
                         _clients[from, to] = new EchoClient(connections);
                         for (var i = 0; i < connections.Length; i++)
                         {
-                            connections[i] = await SignalRClient.ConnectAsync(_ports[to], cancellationToken);
+                            connections[i] = await SignalRClient.ConnectAsync(_ports[to], tls, cancellationToken);
                         }
                     }
                 }
@@ -97,7 +98,7 @@ public sealed class SignalREchoSystem(int connectionsPerPair = SignalREchoSystem
                 await KestrelHost.StopAsync(server, TimeSpan.Zero);
             }
 
-            _servers[node] = await SignalRServer.StartAsync(_ports[node], _counters, cancellationToken);
+            _servers[node] = await SignalRServer.StartAsync(_ports[node], _counters, tls, cancellationToken);
         }
 
         public async ValueTask DisposeAsync()

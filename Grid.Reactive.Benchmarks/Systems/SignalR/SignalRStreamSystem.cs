@@ -14,7 +14,8 @@ namespace Grid.Reactive.Benchmarks.SignalRSystem;
 /// SignalR has no message window of its own: the server-to-client stream is paced only by the transport, and the
 /// client buffers what arrives in an unbounded channel until the consumer takes it.
 /// </summary>
-public sealed class SignalRStreamSystem : IStreamSystem
+/// <param name="tls">The certificates of a TLS run (HTTPS, wss), or null.</param>
+public sealed class SignalRStreamSystem(BenchTls? tls = null) : IStreamSystem
 {
     /// <inheritdoc />
     public string Name => "signalr";
@@ -27,10 +28,10 @@ public sealed class SignalRStreamSystem : IStreamSystem
     {
         var counters = new StreamCounters();
         var port = Ports.Free();
-        var server = await SignalRServer.StartAsync(port, counters, cancellationToken);
+        var server = await SignalRServer.StartAsync(port, counters, tls, cancellationToken);
         try
         {
-            var connection = await SignalRClient.ConnectAsync(port, cancellationToken);
+            var connection = await SignalRClient.ConnectAsync(port, tls, cancellationToken);
             return new Target(server, connection, counters);
         }
         catch

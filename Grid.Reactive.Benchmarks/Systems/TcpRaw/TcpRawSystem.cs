@@ -1,16 +1,21 @@
 using System.Buffers.Binary;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using Grid.Reactive.Benchmarks.Harness;
 using Grid.Reactive.Benchmarks.Systems;
 
 namespace Grid.Reactive.Benchmarks.TcpRaw;
 
 /// <summary>
 /// The latency floor: a raw TCP socket ping-pong on loopback (Nagle off). Each request is <c>[length:u32][bytes]</c>,
-/// echoed whole. One call in flight, two nodes: it answers scenario 1 at concurrency 1 only.
+/// echoed whole. One call in flight, two nodes: it answers scenario 1 at concurrency 1 only. With TLS: an
+/// <see cref="SslStream"/> around each end (the run's node certificate, the client trusting its CA), each message one
+/// write: the TLS latency floor.
 /// </summary>
-public sealed class TcpRawSystem : IEchoSystem
+/// <param name="tls">The certificates of a TLS run, or null.</param>
+public sealed class TcpRawSystem(BenchTls? tls = null) : IEchoSystem
 {
     /// <inheritdoc />
     public string Name => "tcp-raw";
@@ -37,7 +42,31 @@ public sealed class TcpRawSystem : IEchoSystem
         await client.ConnectAsync(listener.LocalEndPoint!, cancellationToken);
         var server = await accepting;
         server.NoDelay = true;
-        return new Pair(listener, server, client);
+        if (tls is null)
+        {
+            return new Pair(listener, server, client, null, null);
+        }
+
+        var serverTls = new SslStream(new NetworkStream(server, ownsSocket: false));
+        var clientTls = new SslStream(new NetworkStream(client, ownsSocket: false), leaveInnerStreamOpen: false, tls.Validate);
+        try
+        {
+            await Task.WhenAll(
+                serverTls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = tls.ServerCertificate }, cancellationToken),
+                clientTls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "127.0.0.1" }, cancellationToken));
+        }
+        catch
+        {
+            await serverTls.DisposeAsync();
+            await clientTls.DisposeAsync();
+            client.Dispose();
+            server.Dispose();
+            listener.Dispose();
+            throw;
+        }
+
+        tls.Negotiated ??= $"{clientTls.SslProtocol}, {clientTls.NegotiatedCipherSuite}";
+        return new Pair(listener, server, client, serverTls, clientTls);
     }
 
     private sealed class Pair : IEchoCluster, IEchoClient
@@ -45,15 +74,19 @@ public sealed class TcpRawSystem : IEchoSystem
         private readonly Socket _listener;
         private readonly Socket _server;
         private readonly Socket _client;
+        private readonly SslStream? _serverTls;
+        private readonly SslStream? _clientTls;
         private readonly Task _serving;
         private byte[] _send = new byte[4096];
         private byte[] _receive = new byte[4096];
 
-        public Pair(Socket listener, Socket server, Socket client)
+        public Pair(Socket listener, Socket server, Socket client, SslStream? serverTls, SslStream? clientTls)
         {
             _listener = listener;
             _server = server;
             _client = client;
+            _serverTls = serverTls;
+            _clientTls = clientTls;
             _serving = Task.Run(ServeAsync);
         }
 
@@ -76,8 +109,18 @@ public sealed class TcpRawSystem : IEchoSystem
 
             BinaryPrimitives.WriteInt32LittleEndian(_send, payload.Length);
             payload.CopyTo(_send, 4);
-            await SendAllAsync(_client, _send.AsMemory(0, length));
-            var answer = await ReceiveMessageAsync(_client, _receive);
+            int answer;
+            if (_clientTls is null)
+            {
+                await SendAllAsync(_client, _send.AsMemory(0, length));
+                answer = await ReceiveMessageAsync(_client, _receive);
+            }
+            else
+            {
+                await _clientTls.WriteAsync(_send.AsMemory(0, length));
+                answer = await ReceiveMessageAsync(_clientTls, _receive);
+            }
+
             if (answer != payload.Length)
             {
                 throw new IOException($"Bad answer length {answer}.");
@@ -88,10 +131,19 @@ public sealed class TcpRawSystem : IEchoSystem
 
         public async ValueTask DisposeAsync()
         {
+            if (_clientTls is not null)
+            {
+                await _clientTls.DisposeAsync();
+            }
+
             _client.Dispose();
             _server.Dispose();
             _listener.Dispose();
             await _serving.ContinueWith(static _ => { }, TaskScheduler.Default);
+            if (_serverTls is not null)
+            {
+                await _serverTls.DisposeAsync();
+            }
         }
 
         private async Task ServeAsync()
@@ -101,8 +153,16 @@ public sealed class TcpRawSystem : IEchoSystem
             {
                 while (true)
                 {
-                    var length = await ReceiveMessageAsync(_server, buffer);
-                    await SendAllAsync(_server, buffer.AsMemory(0, 4 + length));
+                    if (_serverTls is null)
+                    {
+                        var length = await ReceiveMessageAsync(_server, buffer);
+                        await SendAllAsync(_server, buffer.AsMemory(0, 4 + length));
+                    }
+                    else
+                    {
+                        var length = await ReceiveMessageAsync(_serverTls, buffer);
+                        await _serverTls.WriteAsync(buffer.AsMemory(0, 4 + length));
+                    }
                 }
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
@@ -129,6 +189,36 @@ public sealed class TcpRawSystem : IEchoSystem
             while (received < total)
             {
                 var read = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None);
+                if (read == 0)
+                {
+                    throw new IOException("The peer closed the connection.");
+                }
+
+                received += read;
+                if (total == int.MaxValue && received >= 4)
+                {
+                    var length = BinaryPrimitives.ReadInt32LittleEndian(buffer);
+                    if (length < 0 || length > buffer.Length - 4)
+                    {
+                        throw new IOException($"A message of {length} bytes does not fit the {buffer.Length}-byte buffer.");
+                    }
+
+                    total = 4 + length;
+                }
+            }
+
+            return total - 4;
+        }
+
+        /// <summary>The same over TLS (usually one read: the peer writes each message as one TLS record).</summary>
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        private static async ValueTask<int> ReceiveMessageAsync(SslStream stream, byte[] buffer)
+        {
+            var received = 0;
+            var total = int.MaxValue;
+            while (received < total)
+            {
+                var read = await stream.ReadAsync(buffer.AsMemory(received));
                 if (read == 0)
                 {
                     throw new IOException("The peer closed the connection.");

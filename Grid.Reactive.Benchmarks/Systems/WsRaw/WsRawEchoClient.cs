@@ -33,13 +33,15 @@ public sealed class WsRawEchoClient : IEchoClient, IAsyncDisposable
         }
     }
 
-    /// <summary>Connects to the echo endpoint of the server on <paramref name="port"/>, ready for <paramref name="lanes"/> lanes.</summary>
-    public static async Task<WsRawEchoClient> ConnectAsync(int port, int lanes, CancellationToken cancellationToken)
+    /// <summary>Connects to the echo endpoint of <paramref name="server"/>, ready for <paramref name="lanes"/> lanes.</summary>
+    public static async Task<WsRawEchoClient> ConnectAsync(WsRawServer server, int lanes, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(server);
         var socket = new ClientWebSocket();
         try
         {
-            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/echo"), cancellationToken);
+            BenchTls.Configure(socket.Options, server.Tls);
+            await socket.ConnectAsync(server.Uri("/echo"), cancellationToken);
         }
         catch
         {

@@ -1,3 +1,4 @@
+using Grid.Reactive.Benchmarks.Harness;
 using Grid.Reactive.Benchmarks.Systems;
 
 namespace Grid.Reactive.Benchmarks.WsRaw;
@@ -7,7 +8,8 @@ namespace Grid.Reactive.Benchmarks.WsRaw;
 /// ordered pair. No handshake, no handlers, no deadlines, no reconnect: what the grid would cost if its protocol
 /// were free.
 /// </summary>
-public sealed class WsRawEchoSystem : IEchoSystem
+/// <param name="tls">The certificates of a TLS run (HTTPS, wss), or null.</param>
+public sealed class WsRawEchoSystem(BenchTls? tls = null) : IEchoSystem
 {
     /// <inheritdoc />
     public string Name => "ws-raw";
@@ -26,7 +28,7 @@ public sealed class WsRawEchoSystem : IEchoSystem
         {
             for (var i = 0; i < nodes; i++)
             {
-                cluster.Servers[i] = await WsRawServer.StartAsync(cancellationToken);
+                cluster.Servers[i] = await WsRawServer.StartAsync(tls, cancellationToken);
             }
 
             for (var from = 0; from < nodes; from++)
@@ -35,7 +37,7 @@ public sealed class WsRawEchoSystem : IEchoSystem
                 {
                     if (from != to)
                     {
-                        cluster.Clients[from, to] = await WsRawEchoClient.ConnectAsync(cluster.Servers[to]!.Port, lanes, cancellationToken);
+                        cluster.Clients[from, to] = await WsRawEchoClient.ConnectAsync(cluster.Servers[to]!, lanes, cancellationToken);
                     }
                 }
             }

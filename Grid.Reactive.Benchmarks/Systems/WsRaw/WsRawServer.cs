@@ -23,8 +23,9 @@ public sealed class WsRawServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private WsRawServer(WebApplication app, int port, StreamCounters counters)
+    private WsRawServer(WebApplication app, int port, StreamCounters counters, BenchTls? tls)
     {
+        Tls = tls;
         _app = app;
         Port = port;
         Counters = counters;
@@ -36,8 +37,14 @@ public sealed class WsRawServer : IAsyncDisposable
     /// <summary>What the stream endpoint has produced.</summary>
     public StreamCounters Counters { get; }
 
+    /// <summary>The certificates of a TLS run (the server is then HTTPS and its clients dial wss), or null.</summary>
+    public BenchTls? Tls { get; }
+
+    /// <summary>The WebSocket address of <paramref name="path"/> on this server (ws or wss).</summary>
+    public Uri Uri(string path) => new($"{BenchTls.WebSocketScheme(Tls)}://127.0.0.1:{Port}{path}");
+
     /// <summary>Starts a server on a free port.</summary>
-    public static async Task<WsRawServer> StartAsync(CancellationToken cancellationToken)
+    public static async Task<WsRawServer> StartAsync(BenchTls? tls, CancellationToken cancellationToken)
     {
         var port = Ports.Free();
         var counters = new StreamCounters();
@@ -50,8 +57,8 @@ public sealed class WsRawServer : IAsyncDisposable
                 var size = int.Parse(context.Request.Query["size"].ToString(), CultureInfo.InvariantCulture);
                 return AcceptAsync(context, (socket, token) => StreamAsync(socket, size, counters, token));
             });
-        }, cancellationToken);
-        return new WsRawServer(app, port, counters);
+        }, cancellationToken, tls);
+        return new WsRawServer(app, port, counters, tls);
     }
 
     /// <inheritdoc />

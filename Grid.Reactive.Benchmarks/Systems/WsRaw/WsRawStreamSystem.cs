@@ -12,7 +12,8 @@ namespace Grid.Reactive.Benchmarks.WsRaw;
 /// half a window again each time it has consumed half a window. Two-way: the client sends batches
 /// <c>[count:u32][messages]</c> within its window to the echo endpoint, which returns each batch whole.
 /// </summary>
-public sealed class WsRawStreamSystem : IStreamSystem
+/// <param name="tls">The certificates of a TLS run (HTTPS, wss), or null.</param>
+public sealed class WsRawStreamSystem(BenchTls? tls = null) : IStreamSystem
 {
     /// <inheritdoc />
     public string Name => "ws-raw";
@@ -22,7 +23,7 @@ public sealed class WsRawStreamSystem : IStreamSystem
 
     /// <inheritdoc />
     public async Task<IStreamTarget> StartAsync(CancellationToken cancellationToken) =>
-        new Target(await WsRawServer.StartAsync(cancellationToken));
+        new Target(await WsRawServer.StartAsync(tls, cancellationToken));
 
     private sealed class Target(WsRawServer server) : IStreamTarget
     {
@@ -152,7 +153,8 @@ public sealed class WsRawStreamSystem : IStreamSystem
             var socket = new ClientWebSocket();
             try
             {
-                await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{server.Port}{path}"), cancellationToken);
+                BenchTls.Configure(socket.Options, server.Tls);
+                await socket.ConnectAsync(server.Uri(path), cancellationToken);
                 return socket;
             }
             catch
