@@ -188,26 +188,27 @@ public sealed class TcpRawSystem(BenchTls? tls = null) : IEchoSystem
             var total = int.MaxValue;
             while (received < total)
             {
-                var read = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None);
-                if (read == 0)
-                {
-                    throw new IOException("The peer closed the connection.");
-                }
-
-                received += read;
-                if (total == int.MaxValue && received >= 4)
-                {
-                    var length = BinaryPrimitives.ReadInt32LittleEndian(buffer);
-                    if (length < 0 || length > buffer.Length - 4)
-                    {
-                        throw new IOException($"A message of {length} bytes does not fit the {buffer.Length}-byte buffer.");
-                    }
-
-                    total = 4 + length;
-                }
+                received += Received(await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None));
+                total = TotalOnceKnown(buffer, received, total);
             }
 
             return total - 4;
+        }
+
+        private static int Received(int read) => read > 0 ? read : throw new IOException("The peer closed the connection.");
+
+        /// <summary>The whole message's size (header included) once its 4-byte header is in; until then <paramref name="total"/>.</summary>
+        private static int TotalOnceKnown(byte[] buffer, int received, int total)
+        {
+            if (total != int.MaxValue || received < 4)
+            {
+                return total;
+            }
+
+            var length = BinaryPrimitives.ReadInt32LittleEndian(buffer);
+            return length >= 0 && length <= buffer.Length - 4
+                ? 4 + length
+                : throw new IOException($"A message of {length} bytes does not fit the {buffer.Length}-byte buffer.");
         }
 
         /// <summary>The same over TLS (usually one read: the peer writes each message as one TLS record).</summary>
@@ -218,23 +219,8 @@ public sealed class TcpRawSystem(BenchTls? tls = null) : IEchoSystem
             var total = int.MaxValue;
             while (received < total)
             {
-                var read = await stream.ReadAsync(buffer.AsMemory(received));
-                if (read == 0)
-                {
-                    throw new IOException("The peer closed the connection.");
-                }
-
-                received += read;
-                if (total == int.MaxValue && received >= 4)
-                {
-                    var length = BinaryPrimitives.ReadInt32LittleEndian(buffer);
-                    if (length < 0 || length > buffer.Length - 4)
-                    {
-                        throw new IOException($"A message of {length} bytes does not fit the {buffer.Length}-byte buffer.");
-                    }
-
-                    total = 4 + length;
-                }
+                received += Received(await stream.ReadAsync(buffer.AsMemory(received)));
+                total = TotalOnceKnown(buffer, received, total);
             }
 
             return total - 4;
