@@ -1,32 +1,25 @@
-using System.Net;
 using System.Net.Security;
 using System.Net.WebSockets;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Grid.Reactive.Testing;
 
 namespace Grid.Reactive.Benchmarks.Harness;
 
 /// <summary>
-/// The TLS of a <c>--tls</c> run: one private CA and one node certificate it signs (for 127.0.0.1 and localhost, RSA
-/// 2048, SHA-256, server and client use), made in memory when the run starts; nothing is written to disk. Every system
+/// The TLS of a <c>--tls</c> run: one private CA (<see cref="TestCertificateAuthority"/>) and one node certificate it
+/// signs (for 127.0.0.1 and localhost, RSA 2048, SHA-256, server and client use), made in memory when the run starts;
+/// nothing is written to disk. Every system
 /// serves the node certificate and its clients trust the CA alone, checking the chain and the name as the grid does.
 /// </summary>
 public sealed class BenchTls : IDisposable
 {
-    private readonly RSA _authorityKey = RSA.Create(2048);
+    private readonly TestCertificateAuthority _authority = new("Grid.Reactive benchmark CA");
 
     /// <summary>Makes the CA and the node certificate.</summary>
-    public BenchTls()
-    {
-        var request = new CertificateRequest("CN=Grid.Reactive benchmark CA", _authorityKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        Authority = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
-        ServerCertificate = Issue("benchmark node");
-    }
+    public BenchTls() => ServerCertificate = _authority.Issue(["127.0.0.1", "localhost"], "benchmark node");
 
     /// <summary>The private CA: the only root every client trusts.</summary>
-    public X509Certificate2 Authority { get; }
+    public X509Certificate2 Authority => _authority.Certificate;
 
     /// <summary>The certificate every server presents (127.0.0.1 and localhost), with its private key.</summary>
     public X509Certificate2 ServerCertificate { get; }
@@ -75,26 +68,6 @@ public sealed class BenchTls : IDisposable
     public void Dispose()
     {
         ServerCertificate.Dispose();
-        Authority.Dispose();
-        _authorityKey.Dispose();
-    }
-
-    private X509Certificate2 Issue(string subject)
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest($"CN={subject}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        names.AddDnsName("localhost");
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
-        using var signed = request.Create(Authority.SubjectName, X509SignatureGenerator.CreateForRSA(_authorityKey, RSASignaturePadding.Pkcs1),
-            DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7), RandomNumberGenerator.GetBytes(8));
-        using var withKey = signed.CopyWithPrivateKey(key);
-
-        // Through PKCS#12 so that the TLS stack can use the key; an ephemeral key set keeps it in memory (Windows' TLS
-        // needs a stored key, so there the default flags apply).
-        var flags = OperatingSystem.IsWindows() ? X509KeyStorageFlags.DefaultKeySet : X509KeyStorageFlags.EphemeralKeySet;
-        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null, flags);
+        _authority.Dispose();
     }
 }
