@@ -6,33 +6,41 @@ using Microsoft.Extensions.Options;
 namespace Grid.Reactive;
 
 /// <summary>
-/// The authenticator of a grid configured with <see cref="GridOptions.Secret"/>: at every handshake it takes the
-/// secrets the configuration holds now, so a change of secrets (a reloaded file, a rotated Kubernetes secret) applies
-/// to the next handshakes without a restart. Secrets that are not usable (too short), or options that a validator of
-/// the application refuses, leave the last valid secrets in use and are logged once.
+/// The authenticator of a grid configured with <see cref="GridOptions.Secret"/>: when the configuration reloads with
+/// other secrets (a rotated Kubernetes secret, an edited file), the next handshakes use them, without a restart.
+/// Secrets that are not usable (too short) leave the last valid ones in use and are logged.
 /// </summary>
+/// <remarks>
+/// The change is applied on the configuration's reload thread (<see cref="IOptionsMonitor{TOptions}.OnChange"/>); a
+/// handshake only reads the current authenticator, so no configuration code runs on the grid's own threads. It lives
+/// as long as the options monitor (the application's service provider).
+/// </remarks>
 internal sealed class ConfiguredSecretAuthenticator : IGridAuthenticator
 {
-    private readonly IOptionsMonitor<GridOptions> _options;
     private readonly string _name;
     private readonly ILogger? _logger;
     private readonly Lock _gate = new();
-    private GridOptions _seen;
-    private SharedSecretAuthenticator _current;
-    private bool _rejectionLogged;
+    private (string? Secret, string? Previous) _seen;
+    private volatile SharedSecretAuthenticator _current;
 
-    public ConfiguredSecretAuthenticator(IOptionsMonitor<GridOptions> options, string name, ILogger? logger)
+    public ConfiguredSecretAuthenticator(IOptionsMonitor<GridOptions> monitor, string name, GridOptions options, ILogger? logger)
     {
-        _options = options;
         _name = name;
         _logger = logger;
-        _seen = options.Get(name);
-        _current = Create(_seen);
+        _seen = (options.Secret, options.PreviousSecret);
+        _current = Create(options);
+        monitor.OnChange((changed, changedName) =>
+        {
+            if ((changedName ?? Options.DefaultName) == _name)
+            {
+                Apply(changed);
+            }
+        });
     }
 
-    public byte[] CreateToken(HandshakeClaims claims) => Current().CreateToken(claims);
+    public byte[] CreateToken(HandshakeClaims claims) => _current.CreateToken(claims);
 
-    public bool Validate(HandshakeClaims claims, ReadOnlySpan<byte> token) => Current().Validate(claims, token);
+    public bool Validate(HandshakeClaims claims, ReadOnlySpan<byte> token) => _current.Validate(claims, token);
 
     private static SharedSecretAuthenticator Create(GridOptions options)
     {
@@ -42,43 +50,16 @@ internal sealed class ConfiguredSecretAuthenticator : IGridAuthenticator
             : new SharedSecretAuthenticator(secret, Encoding.UTF8.GetBytes(options.PreviousSecret));
     }
 
-    private SharedSecretAuthenticator Current()
+    private void Apply(GridOptions options)
     {
-        GridOptions options;
-        try
-        {
-            // Cached by the monitor until the configuration reloads; validated again then.
-            options = _options.Get(_name);
-        }
-        catch (OptionsValidationException ex)
-        {
-            lock (_gate)
-            {
-                if (!_rejectionLogged && _logger is not null)
-                {
-                    ManagerLog.SecretChangeRejected(_logger, ex, GridName);
-                }
-
-                _rejectionLogged = true;
-                return _current;
-            }
-        }
-
         lock (_gate)
         {
-            _rejectionLogged = false;
-            if (ReferenceEquals(options, _seen))
+            if ((options.Secret, options.PreviousSecret) == _seen)
             {
-                return _current;
+                return;
             }
 
-            var changed = options.Secret != _seen.Secret || options.PreviousSecret != _seen.PreviousSecret;
-            _seen = options;
-            if (!changed)
-            {
-                return _current;
-            }
-
+            _seen = (options.Secret, options.PreviousSecret);
             try
             {
                 _current = Create(options);
@@ -89,14 +70,11 @@ internal sealed class ConfiguredSecretAuthenticator : IGridAuthenticator
             }
             catch (ArgumentException ex)
             {
-                // Logged once: this configuration is not looked at again until it changes.
                 if (_logger is not null)
                 {
                     ManagerLog.SecretChangeRejected(_logger, ex, GridName);
                 }
             }
-
-            return _current;
         }
     }
 

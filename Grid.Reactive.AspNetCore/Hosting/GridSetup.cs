@@ -22,7 +22,7 @@ internal static class GridSetup
         var options = Options(provider, name);
         var loggers = LoggerFactory(provider, name);
         var authenticator = options.Authenticator ?? new ConfiguredSecretAuthenticator(
-            provider.GetRequiredService<IOptionsMonitor<GridOptions>>(), name, loggers?.CreateLogger(GridDiagnostics.LogCategoryPrefix + ".Manager"));
+            provider.GetRequiredService<IOptionsMonitor<GridOptions>>(), name, options, loggers?.CreateLogger(GridDiagnostics.LogCategoryPrefix + ".Manager"));
         var manager = new Manager(CreateManagerOptions(options, transport, loggers, authenticator));
         foreach (var registration in provider.GetServices<GridHandlerRegistration>())
         {
