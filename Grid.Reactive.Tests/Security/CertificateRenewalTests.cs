@@ -235,6 +235,53 @@ public sealed class CertificateRenewalTests
         Assert.That(file.LastError, Is.Null);
     }
 
+    [Test]
+    [Category("Stress")]
+    public async Task ReadersOnRealThreads_WhileTheFileIsRenewedOverAndOver_OnlyEverSeeWholeCertificatesThatWereWritten()
+    {
+        var path = Path.Combine(_folder, "node.pfx");
+        var written = new ConcurrentDictionary<string, bool>();
+        written[WriteCertificate(path, "renewal 0").Thumbprint] = true;
+        var file = new CertificateFile(path, Password);
+        var renewals = Enumerable.Range(1, 10).Select(i => Cluster.Issue($"renewal {i}")).ToList();
+        using var stop = new CancellationTokenSource();
+        var seen = new ConcurrentDictionary<string, bool>();
+        var readers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            var reads = 0;
+            while (!stop.IsCancellationRequested || reads == 0)
+            {
+                var current = file.Current;
+                Assert.That(current.HasPrivateKey, Is.True);
+                seen[current.Thumbprint] = true;
+                reads++;
+            }
+
+            return reads;
+        })).ToArray();
+
+        var last = "";
+        foreach (var next in renewals)
+        {
+            // The thumbprint is recorded before the file is written: a reader may see it as soon as it is on disk.
+            last = next.Thumbprint;
+            written[next.Thumbprint] = true;
+            var previous = File.GetLastWriteTimeUtc(path);
+            File.WriteAllBytes(path, next.Export(X509ContentType.Pkcs12, Password));
+            if (File.GetLastWriteTimeUtc(path) <= previous)
+            {
+                File.SetLastWriteTimeUtc(path, previous.AddSeconds(1));
+            }
+        }
+
+        await stop.CancelAsync();
+        var reads = await Task.WhenAll(readers).WaitAsync(RealGrid.Guard);
+
+        Assert.That(reads, Has.All.GreaterThan(0));
+        Assert.That(seen.Keys, Is.SubsetOf(written.Keys), "never a certificate that was not written");
+        Assert.That(file.Current.Thumbprint, Is.EqualTo(last), "once the writes stop, the last renewal is served");
+    }
+
     [TestCase("half written")]
     [TestCase("wrong password")]
     [TestCase("deleted")]
